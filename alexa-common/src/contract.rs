@@ -1,0 +1,115 @@
+//! Names and numbers of the feature contract (`docs/features.md`), in one place.
+
+/// `highest_layer` values, as in the paper (section 5.1).
+pub mod layer {
+    pub const SSL: u8 = 0;
+    pub const TCP: u8 = 1;
+    pub const DATA: u8 = 2;
+    pub const HTTP: u8 = 3;
+}
+
+pub const IPPROTO_TCP: u8 = 6;
+pub const IPPROTO_UDP: u8 = 17;
+
+pub mod tcp_flag {
+    pub const FIN: u8 = 0x01;
+    pub const SYN: u8 = 0x02;
+    pub const RST: u8 = 0x04;
+    pub const PSH: u8 = 0x08;
+    pub const ACK: u8 = 0x10;
+}
+
+/// The eight classes of the paper, in the paper's order. The index is the
+/// class id carried by events, counters and compiled trees.
+pub const CLASS_NAMES: [&str; 8] = [
+    "handshake",
+    "syn",
+    "ack",
+    "retransmit",
+    "not_relevant",
+    "justified",
+    "not_justified",
+    "expected",
+];
+pub const NUM_CLASSES: usize = CLASS_NAMES.len();
+/// Class id of a packet no model has classified.
+pub const CLASS_NONE: u8 = 0xff;
+
+pub fn class_id(name: &str) -> Option<u8> {
+    CLASS_NAMES.iter().position(|n| *n == name).map(|i| i as u8)
+}
+
+pub fn class_name(id: u8) -> Option<&'static str> {
+    CLASS_NAMES.get(id as usize).copied()
+}
+
+/// The integer features a model may use, in the order of [`FEATURE_NAMES`].
+/// The paper's own (`date`, `dstip` and `synchronized` are not features a
+/// model may use) come first, then the kernel's extras.
+#[repr(u8)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Feature {
+    Length = 0,
+    Dstport = 1,
+    HighestLayer = 2,
+    /// Microseconds.
+    Delta = 3,
+    AckFlag = 4,
+    Microphone = 5,
+    ContentType = 6,
+    Srcport = 7,
+    Proto = 8,
+    TcpFlags = 9,
+    FlowIndex = 10,
+    TcpRetrans = 11,
+}
+
+pub const NUM_FEATURES: usize = 12;
+
+/// Column names, as in the CSV header and the JSON log. `delta` is written in
+/// seconds in those files and held in microseconds everywhere else.
+pub const FEATURE_NAMES: [&str; NUM_FEATURES] = [
+    "length",
+    "dstport",
+    "highest_layer",
+    "delta",
+    "ack_flag",
+    "microphone",
+    "content_type",
+    "srcport",
+    "proto",
+    "tcp_flags",
+    "flow_index",
+    "tcp_retrans",
+];
+
+/// How many of [`FEATURE_NAMES`] are the paper's own (the rest are extras).
+pub const NUM_PAPER_FEATURES: usize = 7;
+
+impl Feature {
+    pub const ALL: [Feature; NUM_FEATURES] = [
+        Feature::Length,
+        Feature::Dstport,
+        Feature::HighestLayer,
+        Feature::Delta,
+        Feature::AckFlag,
+        Feature::Microphone,
+        Feature::ContentType,
+        Feature::Srcport,
+        Feature::Proto,
+        Feature::TcpFlags,
+        Feature::FlowIndex,
+        Feature::TcpRetrans,
+    ];
+
+    pub fn name(self) -> &'static str {
+        FEATURE_NAMES[self as usize]
+    }
+
+    pub fn from_name(name: &str) -> Option<Feature> {
+        FEATURE_NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map(|i| Feature::ALL[i])
+    }
+}

@@ -1,0 +1,158 @@
+//! Plain-old-data types that cross the kernel/user boundary. All `#[repr(C)]`
+//! with explicit padding, so both sides agree on every byte.
+
+use crate::contract::Feature;
+
+/// One packet's feature record: every integer feature of the contract.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Features {
+    /// Microseconds since the previous packet of the same flow and direction.
+    pub delta_us: u64,
+    /// L4 payload bytes, from the IP lengths.
+    pub length: u32,
+    /// Position of the packet in its flow, 1 for the first.
+    pub flow_index: u32,
+    pub dstport: u16,
+    pub srcport: u16,
+    pub highest_layer: u8,
+    pub content_type: u8,
+    pub ack_flag: u8,
+    pub microphone: u8,
+    pub proto: u8,
+    pub tcp_flags: u8,
+    pub tcp_retrans: u8,
+    pub _pad: [u8; 5],
+}
+
+impl Features {
+    /// The value a decision tree compares for `feature`.
+    #[inline(always)]
+    pub fn get(&self, feature: u8) -> u64 {
+        match feature {
+            f if f == Feature::Length as u8 => self.length as u64,
+            f if f == Feature::Dstport as u8 => self.dstport as u64,
+            f if f == Feature::HighestLayer as u8 => self.highest_layer as u64,
+            f if f == Feature::Delta as u8 => self.delta_us,
+            f if f == Feature::AckFlag as u8 => self.ack_flag as u64,
+            f if f == Feature::Microphone as u8 => self.microphone as u64,
+            f if f == Feature::ContentType as u8 => self.content_type as u64,
+            f if f == Feature::Srcport as u8 => self.srcport as u64,
+            f if f == Feature::Proto as u8 => self.proto as u64,
+            f if f == Feature::TcpFlags as u8 => self.tcp_flags as u64,
+            f if f == Feature::FlowIndex as u8 => self.flow_index as u64,
+            f if f == Feature::TcpRetrans as u8 => self.tcp_retrans as u64,
+            _ => 0,
+        }
+    }
+}
+
+/// What the kernel tells the agent about one classified packet.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Event {
+    /// `bpf_ktime_get_ns()` when the packet was seen (CLOCK_MONOTONIC).
+    pub ts_ns: u64,
+    pub features: Features,
+    /// Source and destination address; IPv4 as IPv4-mapped IPv6 (`::ffff:a.b.c.d`).
+    pub src: [u8; 16],
+    pub dst: [u8; 16],
+    /// Version of the model that classified the packet, 0 when none is loaded.
+    pub model_version: u32,
+    /// Frame length on the wire (the XDP buffer), padding included.
+    pub frame_len: u32,
+    /// Class id (`CLASS_NAMES`), or `CLASS_NONE`.
+    pub class: u8,
+    /// What the kernel did with it ([`action`]).
+    pub action: u8,
+    pub _pad: [u8; 6],
+}
+
+pub const EVENT_SIZE: usize = core::mem::size_of::<Event>();
+
+/// Per-packet actions (`Event::action`).
+pub mod action {
+    pub const PASS: u8 = 0;
+    pub const ALERT: u8 = 1;
+    pub const DROP: u8 = 2;
+}
+
+/// The agent's run-time settings, one entry of the `CONFIG` array map.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Config {
+    /// 1 microphone on, 0 muted.
+    pub microphone: u32,
+    pub _reserved: [u32; 3],
+}
+
+/// Indices of the per-CPU `COUNTERS` array map.
+pub mod counter {
+    /// Every frame the program saw.
+    pub const FRAMES: u32 = 0;
+    /// Device packets classified (an event was due for each).
+    pub const CLASSIFIED: u32 = 1;
+    /// Valid IP packets from hosts that are not monitored devices.
+    pub const FOREIGN: u32 = 2;
+    /// Device frames the contract does not classify (ARP, ICMP, later fragments, other L4...).
+    pub const OTHER: u32 = 3;
+    /// Frames the parser could not make sense of; passed, never classified.
+    pub const MALFORMED: u32 = 4;
+    /// Events that did not fit in the ring buffer.
+    pub const RINGBUF_LOST: u32 = 5;
+    /// Flow-state updates the flow map refused.
+    pub const FLOW_UPDATE_FAILED: u32 = 6;
+    pub const COUNT: u32 = 8;
+    pub const NAMES: [&str; COUNT as usize] = [
+        "frames",
+        "classified",
+        "foreign",
+        "other",
+        "malformed",
+        "ringbuf_lost",
+        "flow_update_failed",
+        "reserved",
+    ];
+}
+
+/// Map names, shared so the agent looks up exactly what the program defines.
+pub mod maps {
+    pub const DEVICES: &str = "DEVICES";
+    pub const FLOWS: &str = "FLOWS";
+    pub const EVENTS: &str = "EVENTS";
+    pub const COUNTERS: &str = "COUNTERS";
+    pub const CONFIG: &str = "CONFIG";
+}
+
+/// Name of the XDP program in the object file.
+pub const PROGRAM_NAME: &str = "alexa_classify";
+
+/// Capacity of the kernel's LRU flow map.
+pub const FLOW_CAPACITY: u32 = 65_536;
+/// Capacity of the device set.
+pub const DEVICE_CAPACITY: u32 = 64;
+/// Ring buffer size in bytes (a power of two, a multiple of the page size).
+pub const RINGBUF_BYTES: u32 = 1 << 22;
+
+#[cfg(feature = "user")]
+mod pod {
+    // SAFETY: all are #[repr(C)], made of integers and byte arrays, with every
+    // padding byte spelled out, so any bit pattern is a valid value.
+    unsafe impl aya::Pod for super::Features {}
+    unsafe impl aya::Pod for super::Event {}
+    unsafe impl aya::Pod for super::Config {}
+    unsafe impl aya::Pod for crate::flow::FlowKey {}
+    unsafe impl aya::Pod for crate::flow::FlowState {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_have_no_hidden_padding() {
+        assert_eq!(core::mem::size_of::<Features>(), 32);
+        assert_eq!(EVENT_SIZE, 88);
+        assert_eq!(core::mem::size_of::<Config>(), 16);
+    }
+}

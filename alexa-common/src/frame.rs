@@ -1,0 +1,62 @@
+//! The one way packet bytes are read, by the kernel and by the offline tools.
+
+use network_types::{
+    eth::EthHdr, ip::Ipv4Hdr, ip::Ipv6Hdr, tcp::TcpHdr, udp::UdpHdr, vlan::VlanHdr,
+};
+
+/// Types that may be read from packet bytes: every bit pattern is a valid value.
+///
+/// # Safety
+/// Implement only for `Copy` types made of integers and byte arrays.
+pub unsafe trait Plain: Copy {}
+
+// SAFETY: byte arrays and network-types' header structs (#[repr(C)] of u8,
+// u16 and byte arrays) accept any bit pattern.
+unsafe impl<const N: usize> Plain for [u8; N] {}
+unsafe impl Plain for EthHdr {}
+unsafe impl Plain for VlanHdr {}
+unsafe impl Plain for Ipv4Hdr {}
+unsafe impl Plain for Ipv6Hdr {}
+unsafe impl Plain for TcpHdr {}
+unsafe impl Plain for UdpHdr {}
+
+/// Bounds-checked reads of a frame's bytes.
+///
+/// Every read names its offset and type and either returns the whole value or
+/// `None`; nothing else touches packet memory. The kernel implements it over
+/// `xdp_md` (where the check is what the verifier needs to see), user space
+/// over a byte slice.
+pub trait Frame {
+    /// Whether the frame holds at least `end` bytes. (A length is not asked
+    /// for: the verifier reasons about pointer comparisons, not about
+    /// `data_end - data`.)
+    fn covers(&self, end: usize) -> bool;
+
+    /// The `T` stored at `off`, or `None` when it is not all inside the frame.
+    fn load<T: Plain>(&self, off: usize) -> Option<T>;
+}
+
+impl Frame for [u8] {
+    fn covers(&self, end: usize) -> bool {
+        end <= self.len()
+    }
+
+    #[inline]
+    fn load<T: Plain>(&self, off: usize) -> Option<T> {
+        let end = off.checked_add(core::mem::size_of::<T>())?;
+        let bytes = self.get(off..end)?;
+        // SAFETY: `bytes` holds exactly size_of::<T>() bytes, the read is
+        // unaligned, and `T: Plain` accepts any bit pattern.
+        Some(unsafe { core::ptr::read_unaligned(bytes.as_ptr().cast::<T>()) })
+    }
+}
+
+#[inline(always)]
+pub(crate) fn be16(b: [u8; 2]) -> u16 {
+    u16::from_be_bytes(b)
+}
+
+#[inline(always)]
+pub(crate) fn be32(b: [u8; 4]) -> u32 {
+    u32::from_be_bytes(b)
+}

@@ -1,0 +1,1 @@
+//! The compiled decision tree the kernel walks (filled in by the model issue).

@@ -1,0 +1,10 @@
+//! The `alexa` agent and offline tools, as a library for the binary and the tests.
+
+pub mod agent;
+pub mod capture;
+pub mod classifier;
+pub mod extract;
+pub mod labels;
+pub mod output;
+pub mod progress;
+pub mod record;

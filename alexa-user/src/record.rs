@@ -1,0 +1,174 @@
+//! One classified packet as the files show it: the dataset CSV (the paper's
+//! columns in the paper's order, extras after `class`) and the JSON-lines
+//! log. The only place the column names and their formatting live.
+
+use std::{
+    io::{self, Write},
+    net::{IpAddr, Ipv6Addr},
+};
+
+use alexa_common::{class_name, Features, FEATURE_NAMES, NUM_PAPER_FEATURES};
+use serde::Serialize;
+
+/// The paper's ten columns and `class`, in the contract's order.
+pub const PAPER_COLUMNS: [&str; 11] = [
+    "date",
+    "length",
+    "dstip",
+    "dstport",
+    "highest_layer",
+    "delta",
+    "ack_flag",
+    "microphone",
+    "content_type",
+    "synchronized",
+    "class",
+];
+
+/// Extra columns after `class`: the kernel's features beyond the paper's.
+pub fn extra_columns() -> &'static [&'static str] {
+    &FEATURE_NAMES[NUM_PAPER_FEATURES..]
+}
+
+pub fn csv_header() -> String {
+    let mut cols: Vec<&str> = PAPER_COLUMNS.to_vec();
+    cols.extend_from_slice(extra_columns());
+    cols.join(",")
+}
+
+/// An address as the contract writes it: IPv4-mapped addresses as dotted IPv4.
+pub fn ip_from_mapped(a: [u8; 16]) -> IpAddr {
+    let v6 = Ipv6Addr::from(a);
+    match v6.to_ipv4_mapped() {
+        Some(v4) => IpAddr::V4(v4),
+        None => IpAddr::V6(v6),
+    }
+}
+
+pub fn ip_to_mapped(ip: IpAddr) -> [u8; 16] {
+    match ip {
+        IpAddr::V4(v4) => v4.to_ipv6_mapped().octets(),
+        IpAddr::V6(v6) => v6.octets(),
+    }
+}
+
+/// `YYYY-MM-DD hh:mm:ss.ffffff`, UTC.
+pub fn format_date(ts_ns: u64) -> String {
+    let dt = chrono::DateTime::from_timestamp_micros((ts_ns / 1000) as i64).unwrap_or_default();
+    dt.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+/// Microseconds as seconds with six decimals.
+pub fn format_delta(us: u64) -> String {
+    format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
+}
+
+/// One classified packet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// Wall-clock nanoseconds since the Unix epoch.
+    pub ts_ns: u64,
+    pub src: [u8; 16],
+    pub dst: [u8; 16],
+    pub features: Features,
+    /// Class id, when a label or a model gave one.
+    pub class: Option<u8>,
+}
+
+impl Row {
+    pub fn write_csv<W: Write>(&self, w: &mut W) -> io::Result<()> {
+        let f = &self.features;
+        writeln!(
+            w,
+            "{},{},{},{},{},{},{},{},{},1,{},{},{},{},{},{}",
+            format_date(self.ts_ns),
+            f.length,
+            ip_from_mapped(self.dst),
+            f.dstport,
+            f.highest_layer,
+            format_delta(f.delta_us),
+            f.ack_flag,
+            f.microphone,
+            f.content_type,
+            self.class.and_then(class_name).unwrap_or(""),
+            f.srcport,
+            f.proto,
+            f.tcp_flags,
+            f.flow_index,
+            f.tcp_retrans,
+        )
+    }
+
+    pub fn json(&self) -> JsonRow<'_> {
+        let f = &self.features;
+        JsonRow {
+            date: format_date(self.ts_ns),
+            length: f.length,
+            dstip: ip_from_mapped(self.dst),
+            dstport: f.dstport,
+            highest_layer: f.highest_layer,
+            delta: format_delta(f.delta_us).parse().unwrap_or(0.0),
+            ack_flag: f.ack_flag,
+            microphone: f.microphone,
+            content_type: f.content_type,
+            synchronized: 1,
+            class: self.class.and_then(class_name),
+            src: ip_from_mapped(self.src),
+            srcport: f.srcport,
+            proto: f.proto,
+            tcp_flags: f.tcp_flags,
+            flow_index: f.flow_index,
+            tcp_retrans: f.tcp_retrans,
+        }
+    }
+}
+
+/// A JSON log line: the CSV's columns as keys, plus the source address.
+#[derive(Serialize)]
+pub struct JsonRow<'a> {
+    pub date: String,
+    pub length: u32,
+    pub dstip: IpAddr,
+    pub dstport: u16,
+    pub highest_layer: u8,
+    pub delta: f64,
+    pub ack_flag: u8,
+    pub microphone: u8,
+    pub content_type: u8,
+    pub synchronized: u8,
+    pub class: Option<&'a str>,
+    pub src: IpAddr,
+    pub srcport: u16,
+    pub proto: u8,
+    pub tcp_flags: u8,
+    pub flow_index: u32,
+    pub tcp_retrans: u8,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_is_the_contracts_then_extras() {
+        assert_eq!(
+            csv_header(),
+            "date,length,dstip,dstport,highest_layer,delta,ack_flag,microphone,content_type,\
+             synchronized,class,srcport,proto,tcp_flags,flow_index,tcp_retrans"
+        );
+    }
+
+    #[test]
+    fn formats() {
+        assert_eq!(format_delta(30_002_000), "30.002000");
+        assert_eq!(format_delta(7), "0.000007");
+        assert_eq!(
+            format_date(1_600_000_000_123_456_789),
+            "2020-09-13 12:26:40.123456"
+        );
+        let a = ip_to_mapped("192.168.137.94".parse().unwrap());
+        assert_eq!(ip_from_mapped(a).to_string(), "192.168.137.94");
+        let b = ip_to_mapped("2001:db8::1".parse().unwrap());
+        assert_eq!(ip_from_mapped(b).to_string(), "2001:db8::1");
+    }
+}
