@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod capture;
 pub mod classifier;
+pub mod dataset;
 pub mod extract;
 pub mod labels;
 pub mod output;

@@ -1,1 +1,18 @@
-//! Helpers for the privileged tests.
+//! Helpers for the privileged tests: network namespaces and veths the test
+//! creates and removes, and the rule on when such a test may skip.
+
+pub mod netns;
+
+/// True when privileged tests can run. Outside CI without root they skip
+/// (saying so); in CI (`CI` set) they must run, so this panics instead.
+pub fn privileged() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if !root {
+        if std::env::var_os("CI").is_some() {
+            panic!("privileged test cannot run: not root, and CI requires it");
+        }
+        eprintln!("SKIPPED: this test needs root (BPF, network namespaces); run `sudo cargo xtask test`");
+    }
+    root
+}

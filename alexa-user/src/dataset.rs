@@ -1,0 +1,156 @@
+//! Reading dataset CSVs: the full form `alexa extract` writes and the
+//! prepared form `alexa prepare` writes (without `date`, `dstip`,
+//! `synchronized`). Columns are found by name, so either form loads; every
+//! error names the file and the line.
+
+use std::path::Path;
+
+use alexa_common::{class_id, Feature, NUM_FEATURES};
+use anyhow::{bail, Context as _, Result};
+
+use crate::labels::csv_reason;
+
+/// One dataset row: the integer features present in the file, and the class.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DatasetRow {
+    /// Feature values indexed by `Feature as usize` (delta in microseconds);
+    /// 0 where the file has no such column.
+    pub values: [u64; NUM_FEATURES],
+    /// Class id, `None` when the class cell is empty.
+    pub class: Option<u8>,
+    /// 1-based line in the file.
+    pub line: u64,
+}
+
+/// Where each known column sits in a file's header.
+#[derive(Clone, Debug, Default)]
+pub struct Columns {
+    /// For each feature, its column index, if present.
+    pub features: [Option<usize>; NUM_FEATURES],
+    pub class: Option<usize>,
+    pub all: Vec<String>,
+}
+
+impl Columns {
+    pub fn has(&self, f: Feature) -> bool {
+        self.features[f as usize].is_some()
+    }
+}
+
+/// Opens a dataset CSV; `each` is called for every row in order.
+pub fn read_dataset(path: &Path, mut each: impl FnMut(&Columns, DatasetRow) -> Result<()>) -> Result<Columns> {
+    let mut reader = csv::ReaderBuilder::new()
+        .from_path(path)
+        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let header = reader
+        .headers()
+        .with_context(|| format!("{}: line 1: cannot read the header", path.display()))?
+        .clone();
+    let mut cols = Columns {
+        all: header.iter().map(str::to_owned).collect(),
+        ..Columns::default()
+    };
+    for (i, name) in header.iter().enumerate() {
+        if let Some(f) = Feature::from_name(name) {
+            cols.features[f as usize] = Some(i);
+        } else if name == "class" {
+            cols.class = Some(i);
+        }
+    }
+    if cols.features.iter().all(Option::is_none) {
+        bail!(
+            "{}: line 1: no feature columns in the header (expected names like length,dstport,...)",
+            path.display()
+        );
+    }
+    let mut record = csv::StringRecord::new();
+    let mut line = 1u64;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let at = e.position().map_or(line + 1, |p| p.line());
+                bail!("{}: line {at}: {}", path.display(), csv_reason(&e));
+            }
+        }
+        line = record.position().map_or(line + 1, |p| p.line());
+        let mut values = [0u64; NUM_FEATURES];
+        for f in Feature::ALL {
+            let Some(i) = cols.features[f as usize] else { continue };
+            let cell = record.get(i).unwrap_or("");
+            values[f as usize] = parse_feature(f, cell).with_context(|| {
+                format!("{}: line {line}: column {} (`{}`): bad value {cell:?}", path.display(), i + 1, f.name())
+            })?;
+        }
+        let class = match cols.class.and_then(|i| record.get(i)) {
+            None | Some("") => None,
+            Some(name) => Some(class_id(name).with_context(|| {
+                format!("{}: line {line}: unknown class `{name}`", path.display())
+            })?),
+        };
+        each(&cols, DatasetRow { values, class, line })?;
+    }
+    Ok(cols)
+}
+
+/// Reads a whole dataset into memory.
+pub fn load_dataset(path: &Path) -> Result<(Columns, Vec<DatasetRow>)> {
+    let mut rows = Vec::new();
+    let cols = read_dataset(path, |_, r| {
+        rows.push(r);
+        Ok(())
+    })?;
+    Ok((cols, rows))
+}
+
+/// A cell as the integer the kernel uses. `delta` is seconds with up to six
+/// decimals (to microseconds); `content_type` accepts the paper's NaN/empty
+/// as 0 and a trailing `.0`.
+pub fn parse_feature(f: Feature, cell: &str) -> Result<u64> {
+    let cell = cell.trim();
+    match f {
+        Feature::Delta => parse_seconds_us(cell),
+        Feature::ContentType if cell.is_empty() || cell.eq_ignore_ascii_case("nan") => Ok(0),
+        _ => {
+            let int = cell.strip_suffix(".0").unwrap_or(cell);
+            int.parse::<u64>().map_err(|_| anyhow::anyhow!("not a non-negative integer"))
+        }
+    }
+}
+
+/// `"30.002"` → 30_002_000 µs, exactly (no float rounding).
+pub fn parse_seconds_us(cell: &str) -> Result<u64> {
+    let (whole, frac) = cell.split_once('.').unwrap_or((cell, ""));
+    if frac.len() > 6 || whole.is_empty() && frac.is_empty() {
+        bail!("not seconds with at most six decimals");
+    }
+    let whole: u64 = if whole.is_empty() { 0 } else { whole.parse()? };
+    let mut us = 0u64;
+    for (i, c) in frac.chars().chain(std::iter::repeat('0')).take(6).enumerate() {
+        let d = c.to_digit(10).with_context(|| format!("bad digit at decimal {}", i + 1))?;
+        us = us * 10 + d as u64;
+    }
+    Ok(whole * 1_000_000 + us)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_to_microseconds_exactly() {
+        assert_eq!(parse_seconds_us("30.002").unwrap(), 30_002_000);
+        assert_eq!(parse_seconds_us("0.000007").unwrap(), 7);
+        assert_eq!(parse_seconds_us("90").unwrap(), 90_000_000);
+        assert!(parse_seconds_us("1.0000001").is_err());
+        assert!(parse_seconds_us("x").is_err());
+    }
+
+    #[test]
+    fn content_type_nan_is_zero() {
+        assert_eq!(parse_feature(Feature::ContentType, "NaN").unwrap(), 0);
+        assert_eq!(parse_feature(Feature::ContentType, "23.0").unwrap(), 23);
+        assert!(parse_feature(Feature::Length, "-1").is_err());
+    }
+}
