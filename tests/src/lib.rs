@@ -2,6 +2,8 @@
 //! creates and removes, and the rule on when such a test may skip.
 
 pub mod netns;
+pub mod parity;
+pub mod synth;
 
 /// True when privileged tests can run. Outside CI without root they skip
 /// (saying so); in CI (`CI` set) they must run, so this panics instead.
@@ -12,7 +14,9 @@ pub fn privileged() -> bool {
         if std::env::var_os("CI").is_some() {
             panic!("privileged test cannot run: not root, and CI requires it");
         }
-        eprintln!("SKIPPED: this test needs root (BPF, network namespaces); run `sudo cargo xtask test`");
+        eprintln!(
+            "SKIPPED: this test needs root (BPF, network namespaces); run `sudo cargo xtask test`"
+        );
     }
     root
 }
