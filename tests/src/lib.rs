@@ -1,6 +1,7 @@
 //! Helpers for the privileged tests: network namespaces and veths the test
 //! creates and removes, and the rule on when such a test may skip.
 
+pub mod agent;
 pub mod netns;
 pub mod parity;
 pub mod synth;
