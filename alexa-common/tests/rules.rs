@@ -14,7 +14,9 @@ fn dev(a: &[u8; 16]) -> bool {
 }
 
 fn tcp(flags: &str, seq: u32, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let mut b = PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(DEV, SRV, 64).tcp(40000, dport, seq, 500);
+    let mut b = PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv4(DEV, SRV, 64)
+        .tcp(40000, dport, seq, 500);
     for f in flags.chars() {
         b = match f {
             'S' => b.syn(),
@@ -56,7 +58,13 @@ fn run(frames: &[(&[u8], u64)]) -> Vec<(u8, u8, u64, u32, u8)> {
             let p = packet(f);
             let (st, step) = advance(flows.get(&p.key), &p, *t);
             flows.insert(p.key, st);
-            (step.highest_layer, step.content_type, step.delta_us, step.flow_index, step.tcp_retrans)
+            (
+                step.highest_layer,
+                step.content_type,
+                step.delta_us,
+                step.flow_index,
+                step.tcp_retrans,
+            )
         })
         .collect()
 }
@@ -97,11 +105,36 @@ fn tls_record_header_rule() {
 
 #[test]
 fn http_rule() {
-    for m in ["GET ", "POST ", "PUT ", "HEAD ", "DELETE ", "OPTIONS ", "PATCH ", "CONNECT ", "HTTP/1.1 200"] {
-        assert_eq!(packet(&tcp("AP", 1, 80, m.as_bytes())).payload, Payload::Http, "{m}");
+    for m in [
+        "GET ",
+        "POST ",
+        "PUT ",
+        "HEAD ",
+        "DELETE ",
+        "OPTIONS ",
+        "PATCH ",
+        "CONNECT ",
+        "HTTP/1.1 200",
+    ] {
+        assert_eq!(
+            packet(&tcp("AP", 1, 80, m.as_bytes())).payload,
+            Payload::Http,
+            "{m}"
+        );
     }
-    for m in ["GET", "get /", "GETX", "HTTP/2", "OPTIONS", "M-SEARCH * HTTP/1.1"] {
-        assert_eq!(packet(&tcp("AP", 1, 80, m.as_bytes())).payload, Payload::Data, "{m}");
+    for m in [
+        "GET",
+        "get /",
+        "GETX",
+        "HTTP/2",
+        "OPTIONS",
+        "M-SEARCH * HTTP/1.1",
+    ] {
+        assert_eq!(
+            packet(&tcp("AP", 1, 80, m.as_bytes())).payload,
+            Payload::Data,
+            "{m}"
+        );
     }
     assert_eq!(packet(&udp(80, b"GET / HTTP/1.1")).payload, Payload::Data);
 }
@@ -112,16 +145,25 @@ fn highest_layer_order_and_ssl_continuation() {
     let out = run(&[
         (&tcp("AP", 100, 8443, &hello), 10),
         (&tcp("AP", 108, 8443, b"GET continuation"), 20), // flow carried TLS: SSL, type 0
-        (&tcp("A", 124, 8443, b""), 30),                   // empty: TCP
+        (&tcp("A", 124, 8443, b""), 30),                  // empty: TCP
     ]);
     assert_eq!(out[0].0, layer::SSL);
     assert_eq!(out[0].1, 22);
     assert_eq!((out[1].0, out[1].1), (layer::SSL, 0));
     assert_eq!(out[2].0, layer::TCP);
     // Port 443: any non-empty TCP payload is SSL, even one that looks like HTTP.
-    assert_eq!(run(&[(&tcp("AP", 1, 443, b"GET / HTTP/1.1"), 0)])[0].0, layer::SSL);
-    assert_eq!(run(&[(&tcp("AP", 1, 80, b"GET / HTTP/1.1"), 0)])[0].0, layer::HTTP);
-    assert_eq!(run(&[(&tcp("AP", 1, 80, b"\x00\x01"), 0)])[0].0, layer::DATA);
+    assert_eq!(
+        run(&[(&tcp("AP", 1, 443, b"GET / HTTP/1.1"), 0)])[0].0,
+        layer::SSL
+    );
+    assert_eq!(
+        run(&[(&tcp("AP", 1, 80, b"GET / HTTP/1.1"), 0)])[0].0,
+        layer::HTTP
+    );
+    assert_eq!(
+        run(&[(&tcp("AP", 1, 80, b"\x00\x01"), 0)])[0].0,
+        layer::DATA
+    );
     assert_eq!(run(&[(&udp(53, b""), 0)])[0].0, layer::TCP);
     assert_eq!(run(&[(&udp(53, b"q"), 0)])[0].0, layer::DATA);
 }
@@ -133,7 +175,7 @@ fn delta_per_flow_and_direction_and_new_syn_starts_a_flow() {
         (&tcp("S", 1000, 443, b""), 2_000_000), // retransmitted SYN: same flow
         (&tcp("S", 1000, 443, b""), 4_000_000),
         (&tcp("A", 1001, 443, b""), 4_000_500),
-        (&udp(53, b"x"), 4_000_600), // another flow
+        (&udp(53, b"x"), 4_000_600),            // another flow
         (&tcp("S", 9999, 443, b""), 9_000_000), // new SYN on the same 5-tuple: new flow
     ]);
     let deltas: Vec<u64> = out.iter().map(|o| o.2).collect();
@@ -159,7 +201,10 @@ fn retransmission_flag_from_highest_sequence_sent() {
     let retrans: Vec<u8> = out.iter().map(|o| o.4).collect();
     assert_eq!(retrans, [0, 0, 1, 1, 0, 0, 0, 1]);
     // Sequence wrap-around.
-    let out = run(&[(&tcp("AP", u32::MAX - 9, 443, &[1; 20]), 0), (&tcp("AP", 10, 443, &[1; 5]), 1)]);
+    let out = run(&[
+        (&tcp("AP", u32::MAX - 9, 443, &[1; 20]), 0),
+        (&tcp("AP", 10, 443, &[1; 5]), 1),
+    ]);
     assert_eq!(out[1].4, 0);
 }
 
@@ -174,11 +219,19 @@ fn ack_flag_and_flags_byte() {
 fn which_packets() {
     // From another host: foreign.
     let mut v = Vec::new();
-    PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(SRV, DEV, 64).udp(1, 2).write(&mut v, b"x").unwrap();
+    PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv4(SRV, DEV, 64)
+        .udp(1, 2)
+        .write(&mut v, b"x")
+        .unwrap();
     assert_eq!(parse(&v[..], dev), Verdict::Foreign);
     // ICMP from the device: other.
     let mut v = Vec::new();
-    PacketBuilder::ethernet2([2; 6], [4; 6]).ipv4(DEV, SRV, 64).icmpv4_echo_request(1, 1).write(&mut v, b"x").unwrap();
+    PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv4(DEV, SRV, 64)
+        .icmpv4_echo_request(1, 1)
+        .write(&mut v, b"x")
+        .unwrap();
     assert_eq!(parse(&v[..], dev), Verdict::Other);
     // Later IPv4 fragment: other; first fragment: classified with its own payload.
     let mut f = udp(53, &[7; 40]);
@@ -223,7 +276,10 @@ fn vlan_tags_up_to_two() {
     };
     assert_eq!(packet(&tagged(&[0x8100])).length, 3);
     assert_eq!(packet(&tagged(&[0x88a8, 0x8100])).length, 3);
-    assert_eq!(parse(&tagged(&[0x88a8, 0x8100, 0x8100])[..], dev), Verdict::Other);
+    assert_eq!(
+        parse(&tagged(&[0x88a8, 0x8100, 0x8100])[..], dev),
+        Verdict::Other
+    );
 }
 
 #[test]
@@ -231,7 +287,11 @@ fn ipv6_extension_headers() {
     let src = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
     let dst = [0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
     let mut base = Vec::new();
-    PacketBuilder::ethernet2([2; 6], [4; 6]).ipv6(src, dst, 64).udp(1, 53).write(&mut base, b"hello").unwrap();
+    PacketBuilder::ethernet2([2; 6], [4; 6])
+        .ipv6(src, dst, 64)
+        .udp(1, 53)
+        .write(&mut base, b"hello")
+        .unwrap();
     let is6 = |a: &[u8; 16]| *a == src;
     let with = |kinds: &[(u8, u16)]| {
         let mut f = base.clone();
@@ -256,6 +316,12 @@ fn ipv6_extension_headers() {
     };
     assert_eq!(len(&with(&[])), Some(5));
     assert_eq!(len(&with(&[(0, 0), (60, 0), (43, 0), (44, 1)])), Some(5)); // four, first fragment (M=1)
-    assert_eq!(parse(&with(&[(0, 0), (60, 0), (43, 0), (60, 0), (60, 0)])[..], is6), Verdict::Other); // five
+    assert_eq!(
+        parse(
+            &with(&[(0, 0), (60, 0), (43, 0), (60, 0), (60, 0)])[..],
+            is6
+        ),
+        Verdict::Other
+    ); // five
     assert_eq!(parse(&with(&[(44, 8 << 3)])[..], is6), Verdict::Other); // later fragment
 }

@@ -84,9 +84,9 @@ fn classify(ctx: &XdpContext, pkt: &Packet) {
     // SAFETY: a helper with no arguments.
     let now_ns = unsafe { bpf_ktime_get_ns() };
     // SAFETY: the value is copied out by `advance` before the map changes.
-    let prev = unsafe { FLOWS.get(&pkt.key) };
+    let prev = unsafe { FLOWS.get(pkt.key) };
     let (state, step) = flow::advance(prev, pkt, now_ns / 1000);
-    if FLOWS.insert(&pkt.key, &state, 0).is_err() {
+    if FLOWS.insert(pkt.key, state, 0).is_err() {
         count(counter::FLOW_UPDATE_FAILED);
     }
     let microphone = CONFIG.get(0).is_some_and(|c| c.microphone != 0);

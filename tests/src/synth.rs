@@ -15,7 +15,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 7;
@@ -24,7 +24,7 @@ impl Rng {
         x
     }
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
+        self.next_u64() % n.max(1)
     }
     pub fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
@@ -33,7 +33,7 @@ impl Rng {
         &items[self.below(items.len() as u64) as usize]
     }
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
+        (0..n).map(|_| self.next_u64() as u8).collect()
     }
 }
 
@@ -170,7 +170,7 @@ fn corrupt(frame: &mut Vec<u8>, l3: usize, v6: bool, rng: &mut Rng) {
             let plen = u16::from_be_bytes([frame[l3 + 4], frame[l3 + 5]]) as i64 + delta;
             frame[l3 + 4..l3 + 6].copy_from_slice(&(plen.clamp(0, 65535) as u16).to_be_bytes());
         }
-        4 => frame[l3] = rng.next() as u8,
+        4 => frame[l3] = rng.next_u64() as u8,
         5 if !v6 => {
             // A fragment: first (MF) or later (offset).
             let field: u16 = if rng.chance(50) {
@@ -189,7 +189,7 @@ fn corrupt(frame: &mut Vec<u8>, l3: usize, v6: bool, rng: &mut Rng) {
         }
         _ => {
             let at = rng.below(frame.len() as u64) as usize;
-            frame[at] = rng.next() as u8;
+            frame[at] = rng.next_u64() as u8;
         }
     }
 }
@@ -220,7 +220,7 @@ pub fn frames(seed: u64, count: usize) -> Vec<(u64, Vec<u8>)> {
                 sport: *rng.pick(&[40000u16, 40001, 40002, 5353, 443]),
                 dport: *rng.pick(&[443u16, 443, 80, 53, 8009, 123, 1900]),
                 tcp: rng.chance(75),
-                seq: rng.next() as u32,
+                seq: rng.next_u64() as u32,
                 sent: Vec::new(),
             });
         }
@@ -260,7 +260,7 @@ pub fn frames(seed: u64, count: usize) -> Vec<(u64, Vec<u8>)> {
             let seq = if !fl.sent.is_empty() && rng.chance(10) {
                 *rng.pick(&fl.sent)
             } else if rng.chance(3) {
-                rng.next() as u32
+                rng.next_u64() as u32
             } else {
                 fl.seq
             };
@@ -268,12 +268,12 @@ pub fn frames(seed: u64, count: usize) -> Vec<(u64, Vec<u8>)> {
             let flags = rng.below(20);
             b = match flags {
                 0 => b.syn(),
-                1 => b.syn().ack(rng.next() as u32),
+                1 => b.syn().ack(rng.next_u64() as u32),
                 2 => b.fin().ack(1),
                 3 => b.rst(),
                 4 => b.syn().fin().rst().psh(),
                 5 => b.psh(),
-                _ => b.ack(rng.next() as u32).psh(),
+                _ => b.ack(rng.next_u64() as u32).psh(),
             };
             let body = if flags == 0 && rng.chance(80) {
                 Vec::new()

@@ -169,6 +169,6 @@ v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); v.sendto(b'abcdefghijklmn
         !String::from_utf8_lossy(&link.stdout).contains("xdp"),
         "XDP still attached after the agent stopped"
     );
-    drop(servers.terminate(Duration::from_secs(1)));
+    let _ = servers.terminate(Duration::from_secs(1));
     let _ = std::fs::remove_dir_all(&dir);
 }
