@@ -5,6 +5,7 @@ pub mod agent;
 pub mod netns;
 pub mod parity;
 pub mod synth;
+pub mod trees;
 
 /// True when privileged tests can run. Outside CI without root they skip
 /// (saying so); in CI (`CI` set) they must run, so this panics instead.

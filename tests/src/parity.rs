@@ -15,7 +15,7 @@ use alexa::{
     extract::{Extractor, Outcome},
     record::ip_to_mapped,
 };
-use alexa_common::counter;
+use alexa_common::{counter, tree::walk_slice, Node, CLASS_NONE};
 
 /// XDP_PASS.
 const PASS: u32 = 2;
@@ -59,7 +59,21 @@ pub fn check(
     devices: &[IpAddr],
     frames: impl IntoIterator<Item = (u64, Vec<u8>)>,
 ) -> ParityReport {
+    check_with_model(corpus, devices, None, frames)
+}
+
+/// [`check`], with a compiled tree loaded in the kernel: the kernel's class
+/// must also equal the user-space walk of the same tree on the offline features.
+pub fn check_with_model(
+    corpus: &str,
+    devices: &[IpAddr],
+    model: Option<(&[Node], u32)>,
+    frames: impl IntoIterator<Item = (u64, Vec<u8>)>,
+) -> ParityReport {
     let mut kernel = Classifier::load().expect("load the classifier");
+    if let Some((nodes, version)) = model {
+        kernel.load_tree(nodes, version).expect("load the tree");
+    }
     for d in devices {
         kernel.add_device(*d).expect("add device");
     }
@@ -111,6 +125,12 @@ pub fn check(
                         ev.features
                     );
                 }
+                let (want_class, want_version) = match model {
+                    Some((nodes, v)) => (walk_slice(nodes, &features).unwrap_or(CLASS_NONE), v),
+                    None => (CLASS_NONE, 0),
+                };
+                assert_eq!(ev.class, want_class, "{corpus}: frame {number}: class");
+                assert_eq!(ev.model_version, want_version, "{corpus}: frame {number}: model version");
             }
             ("foreign", Outcome::Foreign, None) => report.foreign += 1,
             ("other", Outcome::Other, None) => report.other += 1,

@@ -18,3 +18,26 @@ fn synthetic_and_hostile_frames() {
         "{r:?}"
     );
 }
+
+#[test]
+fn kernel_class_equals_user_space_walk() {
+    if !privileged() {
+        return;
+    }
+    for seed in [1u64, 2, 3, 4] {
+        let tree = if seed == 4 {
+            alexa_tests::trees::spine_tree(seed, alexa_common::TREE_MAX_DEPTH as usize)
+        } else {
+            alexa_tests::trees::random_tree(seed, 4096, 32)
+        };
+        let frames = synth::frames(100 + seed, 5_000);
+        let r = parity::check_with_model(
+            &format!("synthetic + tree {seed}"),
+            &synth::devices(),
+            Some((&tree, seed as u32)),
+            frames,
+        );
+        eprintln!("class parity, tree {seed} ({} nodes): {r:?}", tree.len());
+        assert!(r.classified > 2_000);
+    }
+}
