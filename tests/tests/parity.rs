@@ -41,3 +41,58 @@ fn kernel_class_equals_user_space_walk() {
         assert!(r.classified > 2_000);
     }
 }
+
+/// Every frame of every committed fixture capture (real TLS, HTTP, UDP,
+/// IPv6, VLAN, retransmissions, hand-made edge cases).
+#[test]
+fn fixture_corpus() {
+    if !privileged() {
+        return;
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut pcaps: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap" || x == "pcapng"))
+        .collect();
+    pcaps.sort();
+    assert!(
+        pcaps.len() >= 10,
+        "the fixture corpus is missing: {}",
+        dir.display()
+    );
+    let mut total = parity::ParityReport::default();
+    for pcap in &pcaps {
+        let devices: Vec<std::net::IpAddr> =
+            std::fs::read_to_string(pcap.with_extension("devices"))
+                .unwrap_or_else(|e| panic!("{}: no .devices file: {e}", pcap.display()))
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| {
+                    l.trim()
+                        .parse()
+                        .unwrap_or_else(|e| panic!("{}: bad address {l:?}: {e}", pcap.display()))
+                })
+                .collect();
+        let name = pcap.file_name().unwrap().to_string_lossy().into_owned();
+        let frames = parity::capture_frames(pcap);
+        let tree = alexa_tests::trees::random_tree(9, 1000, 16);
+        let r = parity::check_with_model(&name, &devices, Some((&tree, 9)), frames);
+        eprintln!("parity {name}: {r:?}");
+        assert!(
+            r.classified > 0,
+            "{name}: no classified frame, the fixture proves nothing"
+        );
+        total.frames += r.frames;
+        total.classified += r.classified;
+        total.foreign += r.foreign;
+        total.other += r.other;
+        total.malformed += r.malformed;
+        total.runt += r.runt;
+    }
+    eprintln!(
+        "parity, whole fixture corpus ({} captures): {total:?}",
+        pcaps.len()
+    );
+    assert!(total.classified >= 150, "{total:?}");
+}
