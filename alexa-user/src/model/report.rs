@@ -138,14 +138,15 @@ pub fn confusion_png(dir: &Path, c: &Confusion, title: &str) -> Result<PathBuf> 
     Ok(path)
 }
 
-/// `DIR/feature_importance.png`: one bar per feature, largest first.
+/// `DIR/feature_importance.png`: one bar per feature, largest on top.
 pub fn importance_png(dir: &Path, importance: &[(String, f64)], title: &str) -> Result<PathBuf> {
     let path = dir.join("feature_importance.png");
     if importance.is_empty() {
         bail!("{}: no feature importances to draw", path.display());
     }
     let mut items = importance.to_vec();
-    items.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    // Ascending: the chart draws index 0 at the bottom, so the largest ends on top.
+    items.sort_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)));
     let max = items.iter().map(|i| i.1).fold(0.0, f64::max).max(1e-9);
     let h = 100 + 40 * items.len() as u32;
     write_png(&path, 900, h, |root| {
