@@ -115,8 +115,32 @@ pub mod counter {
     ];
 }
 
+/// Per-class traffic, one entry per class id plus one ([`UNCLASSIFIED`]) for
+/// packets no model classified; the `CLASS_STATS` per-CPU array map.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClassStat {
+    pub packets: u64,
+    /// Frame bytes (as on the wire, padding included).
+    pub bytes: u64,
+}
+
+/// `CLASS_STATS` index of packets no model classified.
+pub const UNCLASSIFIED: u32 = crate::contract::NUM_CLASSES as u32;
+
+/// Model slots: the tree map holds two trees of `TREE_CAPACITY` nodes; the
+/// agent writes a new model into the slot not in use, then flips `ACTIVE`
+/// (one aligned u32), so no packet ever walks a half-written tree.
+pub const MODEL_SLOTS: u32 = 2;
+
 /// Map names, shared so the agent looks up exactly what the program defines.
 pub mod maps {
+    pub const TREE: &str = crate::tree::TREE_MAP;
+    /// Version of the model in each slot (0: empty).
+    pub const MODELS: &str = "MODELS";
+    /// Index of the slot in use.
+    pub const ACTIVE: &str = "ACTIVE";
+    pub const CLASS_STATS: &str = "CLASS_STATS";
     pub const DEVICES: &str = "DEVICES";
     pub const FLOWS: &str = "FLOWS";
     pub const EVENTS: &str = "EVENTS";
@@ -141,6 +165,7 @@ mod pod {
     unsafe impl aya::Pod for super::Features {}
     unsafe impl aya::Pod for super::Event {}
     unsafe impl aya::Pod for super::Config {}
+    unsafe impl aya::Pod for super::ClassStat {}
     unsafe impl aya::Pod for crate::flow::FlowKey {}
     unsafe impl aya::Pod for crate::flow::FlowState {}
 }

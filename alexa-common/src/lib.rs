@@ -19,3 +19,4 @@ pub use event::*;
 pub use flow::{advance, FlowKey, FlowState, FlowStep};
 pub use frame::{Frame, Plain};
 pub use parse::{parse, Packet, Payload, Verdict};
+pub use tree::{Node, TREE_CAPACITY, TREE_MAX_DEPTH};

@@ -7,8 +7,9 @@
 #![no_main]
 
 use alexa_common::{
-    counter, flow, parse, Config, Event, FlowKey, FlowState, Frame, Packet, Plain, Verdict,
-    CLASS_NONE, DEVICE_CAPACITY, FLOW_CAPACITY, RINGBUF_BYTES,
+    counter, flow, parse, tree, ClassStat, Config, Event, Features, FlowKey, FlowState, Frame,
+    Node, Packet, Plain, Verdict, CLASS_NONE, DEVICE_CAPACITY, FLOW_CAPACITY, MODEL_SLOTS,
+    NUM_CLASSES, RINGBUF_BYTES, TREE_CAPACITY, UNCLASSIFIED,
 };
 use aya_ebpf::{
     bindings::xdp_action::XDP_PASS,
@@ -33,6 +34,22 @@ static COUNTERS: PerCpuArray<u64> = PerCpuArray::with_max_entries(counter::COUNT
 
 #[map]
 static CONFIG: Array<Config> = Array::with_max_entries(1, 0);
+
+/// Two compiled trees, slot s at [s * TREE_CAPACITY, (s + 1) * TREE_CAPACITY).
+#[map]
+static TREE: Array<Node> = Array::with_max_entries(MODEL_SLOTS * TREE_CAPACITY, 0);
+
+/// Model version in each slot; 0 for an empty slot.
+#[map]
+static MODELS: Array<u32> = Array::with_max_entries(MODEL_SLOTS, 0);
+
+/// The slot in use.
+#[map]
+static ACTIVE: Array<u32> = Array::with_max_entries(1, 0);
+
+#[map]
+static CLASS_STATS: PerCpuArray<ClassStat> =
+    PerCpuArray::with_max_entries(NUM_CLASSES as u32 + 1, 0);
 
 /// The frame of an XDP context, read through bounds checks the verifier sees.
 struct XdpFrame<'a>(&'a XdpContext);
@@ -84,29 +101,67 @@ fn classify(ctx: &XdpContext, pkt: &Packet) {
     // SAFETY: a helper with no arguments.
     let now_ns = unsafe { bpf_ktime_get_ns() };
     // SAFETY: the value is copied out by `advance` before the map changes.
-    let prev = unsafe { FLOWS.get(&pkt.key) };
+    let prev = unsafe { FLOWS.get(pkt.key) };
     let (state, step) = flow::advance(prev, pkt, now_ns / 1000);
-    if FLOWS.insert(&pkt.key, &state, 0).is_err() {
+    if FLOWS.insert(pkt.key, state, 0).is_err() {
         count(counter::FLOW_UPDATE_FAILED);
     }
     let microphone = CONFIG.get(0).is_some_and(|c| c.microphone != 0);
+    let features = flow::features(pkt, &step, microphone);
+    let (class, model_version) = classify_with_model(&features);
+    let frame_len = (ctx.data_end() - ctx.data()) as u32;
     count(counter::CLASSIFIED);
+    let stat_index = if class == CLASS_NONE {
+        UNCLASSIFIED
+    } else {
+        class as u32
+    };
+    if let Some(stat) = CLASS_STATS.get_ptr_mut(stat_index) {
+        // SAFETY: a per-CPU slot: no other program run touches it concurrently.
+        unsafe {
+            (*stat).packets += 1;
+            (*stat).bytes += frame_len as u64;
+        }
+    }
     match EVENTS.reserve::<Event>(0) {
         Some(mut entry) => {
             entry.write(Event {
                 ts_ns: now_ns,
-                features: flow::features(pkt, &step, microphone),
+                features,
                 src: pkt.key.src,
                 dst: pkt.key.dst,
-                model_version: 0,
-                frame_len: (ctx.data_end() - ctx.data()) as u32,
-                class: CLASS_NONE,
+                model_version,
+                frame_len,
+                class,
                 action: alexa_common::action::PASS,
                 _pad: [0; 6],
             });
             entry.submit(0);
         }
         None => count(counter::RINGBUF_LOST),
+    }
+}
+
+/// The class the active model gives, and that model's version; `CLASS_NONE`
+/// and 0 when no model is loaded or the walk fails.
+#[inline(always)]
+fn classify_with_model(features: &Features) -> (u8, u32) {
+    let slot = ACTIVE.get(0).copied().unwrap_or(0) & (MODEL_SLOTS - 1);
+    let version = MODELS.get(slot).copied().unwrap_or(0);
+    if version == 0 {
+        return (CLASS_NONE, 0);
+    }
+    let base = slot * TREE_CAPACITY;
+    // Indices at or past the capacity would read the other slot: refused.
+    let node = |i: u32| {
+        if i >= TREE_CAPACITY {
+            return None;
+        }
+        TREE.get(base + i).copied()
+    };
+    match tree::walk(node, features) {
+        Some(class) if (class as usize) < NUM_CLASSES => (class, version),
+        _ => (CLASS_NONE, version),
     }
 }
 

@@ -114,7 +114,10 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         opts.iface
     );
     let clock = WallClock::now();
-    let mut ring = AsyncFd::new(ring).context("cannot poll the ring buffer")?;
+    // SAFETY: the ring buffer owns its map fd, which stays open and the same
+    // for as long as the AsyncFd owns the ring buffer.
+    let mut ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
+        .map_err(|e| anyhow::anyhow!("cannot poll the ring buffer: {e}"))?;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut bad_items = 0u64;

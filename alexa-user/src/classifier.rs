@@ -4,7 +4,10 @@
 
 use std::net::IpAddr;
 
-use alexa_common::{counter, maps, Config, Event, EVENT_SIZE, PROGRAM_NAME};
+use alexa_common::{
+    counter, maps, ClassStat, Config, Event, Node, EVENT_SIZE, MODEL_SLOTS, NUM_CLASSES,
+    PROGRAM_NAME, TREE_CAPACITY,
+};
 use anyhow::{anyhow, bail, Context as _, Result};
 use aya::{
     maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
@@ -28,7 +31,13 @@ pub enum AttachMode {
 
 pub struct Classifier {
     ebpf: Ebpf,
+    /// When the active slot last flipped: the other slot may still have a
+    /// walk in flight on some CPU until a grace period has passed.
+    last_flip: Option<std::time::Instant>,
 }
+
+/// Far longer than any XDP run (microseconds, inside one softirq) takes.
+const SLOT_GRACE: std::time::Duration = std::time::Duration::from_millis(10);
 
 impl Classifier {
     /// Loads the program into the kernel (not attached yet).
@@ -48,7 +57,10 @@ impl Classifier {
                 verifier_message(&e)
             )
         })?;
-        let mut classifier = Classifier { ebpf };
+        let mut classifier = Classifier {
+            ebpf,
+            last_flip: None,
+        };
         classifier.set_microphone(true)?;
         Ok(classifier)
     }
@@ -95,6 +107,73 @@ impl Classifier {
         c.microphone = on as u32;
         config.set(0, c, 0)?;
         Ok(())
+    }
+
+    /// Loads a compiled tree without disturbing packets in flight: the nodes
+    /// go into the slot not in use, then the active-slot index flips (one
+    /// aligned u32 write). `version` (non-zero) is what events carry.
+    /// Returns the slot now in use.
+    pub fn load_tree(&mut self, nodes: &[Node], version: u32) -> Result<u32> {
+        if version == 0 {
+            bail!("model version 0 is reserved for \"no model\"");
+        }
+        if nodes.is_empty() || nodes.len() > TREE_CAPACITY as usize {
+            bail!(
+                "a tree must have 1 to {TREE_CAPACITY} nodes, not {}",
+                nodes.len()
+            );
+        }
+        let active = self.active_slot()?;
+        let slot = (active + 1) % MODEL_SLOTS;
+        if let Some(since) = self.last_flip.map(|t| t.elapsed()) {
+            if since < SLOT_GRACE {
+                std::thread::sleep(SLOT_GRACE - since);
+            }
+        }
+        {
+            let mut tree: Array<_, Node> = Array::try_from(self.map(maps::TREE)?)?;
+            for (i, n) in nodes.iter().enumerate() {
+                tree.set(slot * TREE_CAPACITY + i as u32, n, 0)?;
+            }
+        }
+        let mut models: Array<_, u32> = Array::try_from(self.map(maps::MODELS)?)?;
+        models.set(slot, version, 0)?;
+        let mut active_map: Array<_, u32> = Array::try_from(self.map(maps::ACTIVE)?)?;
+        active_map.set(0, slot, 0)?;
+        self.last_flip = Some(std::time::Instant::now());
+        Ok(slot)
+    }
+
+    fn active_slot(&self) -> Result<u32> {
+        let map = self.ebpf.map(maps::ACTIVE).context("no ACTIVE map")?;
+        let active: Array<_, u32> = Array::try_from(map)?;
+        Ok(active.get(&0, 0)? % MODEL_SLOTS)
+    }
+
+    /// Version of the model in use, 0 when none.
+    pub fn model_version(&self) -> Result<u32> {
+        let slot = self.active_slot()?;
+        let map = self.ebpf.map(maps::MODELS).context("no MODELS map")?;
+        let models: Array<_, u32> = Array::try_from(map)?;
+        Ok(models.get(&slot, 0)?)
+    }
+
+    /// Per-class packets and bytes, summed over CPUs; the last entry counts
+    /// packets no model classified.
+    pub fn class_stats(&self) -> Result<[ClassStat; NUM_CLASSES + 1]> {
+        let map = self
+            .ebpf
+            .map(maps::CLASS_STATS)
+            .context("no CLASS_STATS map")?;
+        let stats: PerCpuArray<_, ClassStat> = PerCpuArray::try_from(map)?;
+        let mut out = [ClassStat::default(); NUM_CLASSES + 1];
+        for (i, slot) in out.iter_mut().enumerate() {
+            for s in stats.get(&(i as u32), 0)?.iter() {
+                slot.packets += s.packets;
+                slot.bytes += s.bytes;
+            }
+        }
+        Ok(out)
     }
 
     /// The counters, summed over CPUs, indexed by `alexa_common::counter`.

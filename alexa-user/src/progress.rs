@@ -31,11 +31,7 @@ impl Progress {
         }
         self.last = Instant::now();
         self.shown = true;
-        let pct = if self.total > 0 {
-            done * 100 / self.total
-        } else {
-            0
-        };
+        let pct = (done * 100).checked_div(self.total).unwrap_or(0);
         eprint!(
             "\r{}: {pct:3}% ({} of {} MiB)",
             self.what,

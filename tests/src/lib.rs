@@ -1,7 +1,11 @@
 //! Helpers for the privileged tests: network namespaces and veths the test
 //! creates and removes, and the rule on when such a test may skip.
 
+pub mod agent;
 pub mod netns;
+pub mod parity;
+pub mod synth;
+pub mod trees;
 
 /// True when privileged tests can run. Outside CI without root they skip
 /// (saying so); in CI (`CI` set) they must run, so this panics instead.

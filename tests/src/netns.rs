@@ -76,3 +76,36 @@ pub fn veth_pair(a: &Netns, a_if: &str, a_addrs: &[&str], b: &Netns, b_if: &str,
         ns.exec(&format!("ip link set {ifname} up"));
     }
 }
+
+/// While alive, the current thread is inside the namespace (setns); the
+/// thread's previous namespace is restored on drop.
+pub struct Entered {
+    previous: std::fs::File,
+}
+
+impl Netns {
+    pub fn enter(&self) -> Entered {
+        use std::os::fd::AsRawFd;
+        let previous = std::fs::File::open("/proc/thread-self/ns/net").expect("open own netns");
+        let target =
+            std::fs::File::open(format!("/var/run/netns/{}", self.name)).expect("open netns");
+        // SAFETY: setns on this thread with a valid namespace fd.
+        let rc = unsafe { libc::setns(target.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(
+            rc,
+            0,
+            "setns into {}: {}",
+            self.name,
+            std::io::Error::last_os_error()
+        );
+        Entered { previous }
+    }
+}
+
+impl Drop for Entered {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: setns back into the namespace this thread came from.
+        unsafe { libc::setns(self.previous.as_raw_fd(), libc::CLONE_NEWNET) };
+    }
+}

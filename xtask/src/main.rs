@@ -1,1 +1,52 @@
-fn main() {}
+//! `cargo xtask`: the one entry point for setting up, building and testing.
+
+mod setup;
+mod test;
+mod util;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Project tasks for alexa")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Make this machine ready: nightly rust-src, bpf-linker, Debian packages. Idempotent.
+    Setup {
+        /// Only check; report what is missing without installing.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Build the agent (with the embedded XDP object).
+    Build {
+        #[arg(long)]
+        release: bool,
+    },
+    /// Run every test, including the privileged ones (needs root).
+    Test {
+        /// Extra arguments for the test binaries (e.g. a test name filter).
+        #[arg(trailing_var_arg = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result: Result<()> = match cli.command {
+        Command::Setup { check } => setup::run(check),
+        Command::Build { release } => setup::ensure().and_then(|()| util::build(release)),
+        Command::Test { args } => setup::ensure().and_then(|()| test::run(&args)),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

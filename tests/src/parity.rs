@@ -1,0 +1,160 @@
+//! Kernel ↔ offline parity: every frame goes through the real XDP program
+//! (`BPF_PROG_TEST_RUN`) and through the offline extractor; the verdict
+//! category and every feature must agree exactly.
+//!
+//! Time is the one input the two sides cannot share: the kernel reads its
+//! clock. So the offline side is fed the kernel's own timestamp for each
+//! classified frame (from the event), and `delta` must then agree to the
+//! microsecond. Frames the kernel does not classify leave no flow state on
+//! either side.
+
+use std::net::IpAddr;
+
+use alexa::{
+    classifier::{decode_event, Classifier},
+    extract::{Extractor, Outcome},
+    record::ip_to_mapped,
+};
+use alexa_common::{counter, tree::walk_slice, Node, CLASS_NONE};
+
+/// XDP_PASS.
+const PASS: u32 = 2;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ParityReport {
+    pub frames: u64,
+    pub classified: u64,
+    pub foreign: u64,
+    pub other: u64,
+    pub malformed: u64,
+    /// Frames shorter than an Ethernet header: the kernel never receives
+    /// them (BPF_PROG_TEST_RUN refuses them too); offline must call them malformed.
+    pub runt: u64,
+}
+
+/// Shortest frame XDP (and BPF_PROG_TEST_RUN) accepts.
+pub const MIN_FRAME: usize = 14;
+
+fn category(before: &[u64], after: &[u64]) -> &'static str {
+    let d = |i: u32| after[i as usize] - before[i as usize];
+    match (
+        d(counter::CLASSIFIED),
+        d(counter::FOREIGN),
+        d(counter::OTHER),
+        d(counter::MALFORMED),
+    ) {
+        (1, 0, 0, 0) => "classified",
+        (0, 1, 0, 0) => "foreign",
+        (0, 0, 1, 0) => "other",
+        (0, 0, 0, 1) => "malformed",
+        _ => "inconsistent counters",
+    }
+}
+
+/// Runs `frames` (number, bytes) through both sides with `devices`
+/// monitored and the microphone on; panics on the first disagreement,
+/// naming `corpus`, the frame and the field.
+pub fn check(
+    corpus: &str,
+    devices: &[IpAddr],
+    frames: impl IntoIterator<Item = (u64, Vec<u8>)>,
+) -> ParityReport {
+    check_with_model(corpus, devices, None, frames)
+}
+
+/// [`check`], with a compiled tree loaded in the kernel: the kernel's class
+/// must also equal the user-space walk of the same tree on the offline features.
+pub fn check_with_model(
+    corpus: &str,
+    devices: &[IpAddr],
+    model: Option<(&[Node], u32)>,
+    frames: impl IntoIterator<Item = (u64, Vec<u8>)>,
+) -> ParityReport {
+    let mut kernel = Classifier::load().expect("load the classifier");
+    if let Some((nodes, version)) = model {
+        kernel.load_tree(nodes, version).expect("load the tree");
+    }
+    for d in devices {
+        kernel.add_device(*d).expect("add device");
+    }
+    kernel.set_microphone(true).expect("set microphone");
+    let mut ring = kernel.take_events().expect("ring buffer");
+    let set = devices.iter().map(|d| ip_to_mapped(*d)).collect();
+    let mut offline = Extractor::new(Some(set));
+    let mut report = ParityReport::default();
+    let mut before = kernel.counters().expect("counters");
+    for (number, frame) in frames {
+        if frame.len() < MIN_FRAME {
+            let outcome = offline.frame(&frame, 0, true);
+            assert_eq!(
+                outcome,
+                Outcome::Malformed,
+                "{corpus}: frame {number}: runt not malformed offline"
+            );
+            report.frames += 1;
+            report.runt += 1;
+            continue;
+        }
+        let (ret, _) = kernel.test_run(&frame, 1).expect("BPF_PROG_TEST_RUN");
+        assert_eq!(
+            ret, PASS,
+            "{corpus}: frame {number}: kernel returned {ret}, not XDP_PASS"
+        );
+        let after = kernel.counters().expect("counters");
+        let kcat = category(&before, &after);
+        before = after;
+        let event = ring
+            .next()
+            .map(|item| decode_event(&item).expect("event of the right size"));
+        assert!(
+            ring.next().is_none(),
+            "{corpus}: frame {number}: more than one event"
+        );
+        let ts_us = event.map_or(0, |e| e.ts_ns / 1000);
+        let outcome = offline.frame(&frame, ts_us, true);
+        report.frames += 1;
+        match (kcat, outcome, event) {
+            ("classified", Outcome::Classified(pkt, features), Some(ev)) => {
+                report.classified += 1;
+                assert_eq!(ev.src, pkt.key.src, "{corpus}: frame {number}: src");
+                assert_eq!(ev.dst, pkt.key.dst, "{corpus}: frame {number}: dst");
+                assert_eq!(ev.frame_len as usize, frame.len(), "{corpus}: frame {number}: frame_len");
+                if ev.features != features {
+                    panic!(
+                        "{corpus}: frame {number}: features differ\n kernel:  {:?}\n offline: {features:?}",
+                        ev.features
+                    );
+                }
+                let (want_class, want_version) = match model {
+                    Some((nodes, v)) => (walk_slice(nodes, &features).unwrap_or(CLASS_NONE), v),
+                    None => (CLASS_NONE, 0),
+                };
+                assert_eq!(ev.class, want_class, "{corpus}: frame {number}: class");
+                assert_eq!(ev.model_version, want_version, "{corpus}: frame {number}: model version");
+            }
+            ("foreign", Outcome::Foreign, None) => report.foreign += 1,
+            ("other", Outcome::Other, None) => report.other += 1,
+            ("malformed", Outcome::Malformed, None) => report.malformed += 1,
+            (k, o, e) => panic!(
+                "{corpus}: frame {number}: kernel says {k} (event: {}), offline says {o:?}\n frame: {}",
+                e.is_some(),
+                hex(&frame)
+            ),
+        }
+    }
+    report
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// All frames of a capture, numbered from 1.
+pub fn capture_frames(path: &std::path::Path) -> Vec<(u64, Vec<u8>)> {
+    let mut reader = alexa::capture::CaptureReader::open(path).expect("open capture");
+    let mut out = Vec::new();
+    while let Some(f) = reader.next_frame().expect("read capture") {
+        out.push((f.number, f.data.to_vec()));
+    }
+    out
+}

@@ -1,0 +1,174 @@
+//! `alexa run` on a real veth in namespaces the test creates: real TCP,
+//! TLS (openssl), HTTP and UDP over IPv4 and IPv6 from the "device"
+//! namespace; the JSON lines must describe exactly those packets.
+
+use std::{process::Command, time::Duration};
+
+use alexa_tests::{
+    agent::{alexa_bin, wait_for, Running},
+    netns::{veth_pair, Netns},
+    privileged,
+};
+use serde_json::Value;
+
+fn lines(path: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad JSON line {l:?}: {e}")))
+        .collect()
+}
+
+#[test]
+fn run_logs_live_device_traffic() {
+    if !privileged() {
+        return;
+    }
+    let bin = alexa_bin();
+    let dev = Netns::new("dev");
+    let gw = Netns::new("gw");
+    veth_pair(
+        &dev,
+        "dev0",
+        &["10.77.0.2/24", "fd77::2/64"],
+        &gw,
+        "gw0",
+        &["10.77.0.1/24", "fd77::1/64"],
+    );
+    let dir = std::env::temp_dir().join(format!("alexa-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("verdicts.jsonl");
+    let _ = std::fs::remove_file(&log);
+
+    // Servers in the gateway namespace: TLS (openssl), HTTP (python), UDP sink.
+    gw.exec(&format!(
+        "openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=alexa-test -days 1 \
+         -keyout {d}/key.pem -out {d}/cert.pem 2>/dev/null",
+        d = dir.display()
+    ));
+    let mut servers = Running::spawn(Command::new("ip").args(["netns", "exec", &gw.name, "sh", "-c"]).arg(format!(
+        "openssl s_server -quiet -accept 4433 -naccept 1 -cert {d}/cert.pem -key {d}/key.pem >/dev/null 2>&1 &
+         python3 -c \"
+import socket, threading
+t = socket.socket(socket.AF_INET6); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(('::', 8080)); t.listen()
+u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(('::', 5353))
+def http():
+    c, _ = t.accept(); c.recv(4096); c.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n'); c.close()
+threading.Thread(target=http, daemon=True).start()
+for _ in range(2): u.recvfrom(2048)
+\" ; wait",
+        d = dir.display()
+    )));
+
+    let mut agent = Running::spawn(
+        Command::new("ip")
+            .args(["netns", "exec", &gw.name])
+            .arg(&bin)
+            .args([
+                "run",
+                "--iface",
+                "gw0",
+                "--device",
+                "10.77.0.2",
+                "--device",
+                "fd77::2",
+                "--log",
+            ])
+            .arg(&log),
+    );
+    assert!(
+        wait_for(Duration::from_secs(10), || {
+            Command::new("ip")
+                .args(["-n", &gw.name, "link", "show", "gw0"])
+                .output()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("xdp"))
+        }),
+        "the agent did not attach XDP to gw0"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+
+    dev.exec(
+        "python3 -c \"
+import socket
+c = socket.create_connection(('10.77.0.1', 8080)); c.sendall(b'GET /status HTTP/1.1\\r\\nHost: gw\\r\\n\\r\\n'); c.recv(100); c.close()
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b'0123456789', ('10.77.0.1', 5353))
+v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); v.sendto(b'abcdefghijklmnopqrstuvwxyz', ('fd77::1', 5353))
+\"",
+    );
+    dev.exec("echo ping | timeout 10 openssl s_client -connect 10.77.0.1:4433 -quiet >/dev/null 2>&1 || true");
+
+    // Every packet's line must show up promptly.
+    let have = |pred: &dyn Fn(&Value) -> bool| lines(&log).iter().any(pred);
+    let expect = |what: &str, pred: &dyn Fn(&Value) -> bool| {
+        assert!(
+            wait_for(Duration::from_secs(3), || have(pred)),
+            "no JSON line for {what}; log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    };
+    expect("the HTTP SYN", &|v| {
+        v["dstport"] == 8080 && v["tcp_flags"] == 2 && v["flow_index"] == 1 && v["delta"] == 0.0
+    });
+    expect("the HTTP request", &|v| {
+        v["dstport"] == 8080
+            && v["highest_layer"] == 3
+            && v["length"] == 34
+            && v["src"] == "10.77.0.2"
+    });
+    expect("the IPv4 UDP datagram", &|v| {
+        v["dstport"] == 5353
+            && v["proto"] == 17
+            && v["length"] == 10
+            && v["highest_layer"] == 2
+            && v["ack_flag"] == 0
+    });
+    expect("the IPv6 UDP datagram", &|v| {
+        v["dstip"] == "fd77::1" && v["length"] == 26 && v["src"] == "fd77::2"
+    });
+    expect("the TLS ClientHello", &|v| {
+        v["dstport"] == 4433 && v["content_type"] == 22 && v["highest_layer"] == 0
+    });
+    expect("a pure ACK", &|v| {
+        v["length"] == 0 && v["ack_flag"] == 1 && v["highest_layer"] == 1
+    });
+
+    let all = lines(&log);
+    for v in &all {
+        assert!(
+            v["src"] == "10.77.0.2" || v["src"] == "fd77::2",
+            "a line for a non-device packet: {v}"
+        );
+        for key in [
+            "date",
+            "dstip",
+            "dstport",
+            "delta",
+            "microphone",
+            "synchronized",
+            "srcport",
+            "flow_index",
+            "tcp_retrans",
+        ] {
+            assert!(v.get(key).is_some(), "line without {key}: {v}");
+        }
+    }
+    // Within a flow, flow_index counts 1, 2, 3... and delta is never negative.
+    let http: Vec<&Value> = all.iter().filter(|v| v["dstport"] == 8080).collect();
+    for (i, v) in http.iter().enumerate() {
+        assert_eq!(v["flow_index"], (i + 1) as u64, "HTTP flow index: {v}");
+    }
+
+    assert_eq!(
+        agent.terminate(Duration::from_secs(5)),
+        Some(0),
+        "the agent did not exit cleanly on SIGTERM"
+    );
+    let link = gw.exec("ip link show gw0");
+    assert!(
+        !String::from_utf8_lossy(&link.stdout).contains("xdp"),
+        "XDP still attached after the agent stopped"
+    );
+    let _ = servers.terminate(Duration::from_secs(1));
+    let _ = std::fs::remove_dir_all(&dir);
+}
