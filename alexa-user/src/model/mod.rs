@@ -90,5 +90,19 @@ pub fn classify_capture(
     Ok((tally, confusion))
 }
 
+/// The parameters of the shipped `models/echo.json`.
+pub fn echo_options() -> train::TrainOptions {
+    train::TrainOptions::default()
+}
+
+/// The last two steps of making `models/echo.json` (after `simulate --seed 1`,
+/// `extract --labels` and `prepare`): train on `prepared` with
+/// [`echo_options`] and write the model to `out`.
+pub fn train_default_model(prepared: &Path, out: &Path) -> Result<train::Trained> {
+    let t = train::train_file(prepared, &echo_options())?;
+    file::save(t.file(), out)?;
+    Ok(t)
+}
+
 #[cfg(test)]
 mod tests;
