@@ -6,6 +6,7 @@ pub mod classifier;
 pub mod dataset;
 pub mod extract;
 pub mod labels;
+pub mod model;
 pub mod output;
 pub mod progress;
 pub mod record;

@@ -62,6 +62,54 @@ enum Command {
         #[arg(short = 'o', long = "out", value_name = "OUT.csv")]
         out: PathBuf,
     },
+    /// Train a decision tree on a labelled dataset CSV and write MODEL.json.
+    Train {
+        dataset: PathBuf,
+        #[arg(short = 'o', long = "out", value_name = "MODEL.json")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 20)]
+        max_depth: u32,
+        /// Least (class-weighted) samples in a leaf.
+        #[arg(long, default_value_t = 1)]
+        min_samples_leaf: u32,
+        /// `paper` (first seven), `extended` (all twelve) or a comma-separated list.
+        #[arg(long, default_value = "extended")]
+        features: String,
+        #[arg(long, value_enum, default_value_t = ClassWeightArg::Balanced)]
+        class_weight: ClassWeightArg,
+        /// Also write the training-set confusion matrix and feature importances as PNG.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
+    },
+    /// Evaluate MODEL.json on a labelled dataset CSV (the compiled tree, as the kernel walks it).
+    Evaluate {
+        model: PathBuf,
+        dataset: PathBuf,
+        /// Also write the confusion matrix and feature importances as PNG.
+        #[arg(long, value_name = "DIR")]
+        report: Option<PathBuf>,
+    },
+    /// Classify a capture in user space with a model: the dataset columns plus `predicted`.
+    Classify {
+        capture: PathBuf,
+        #[arg(long, value_name = "MODEL.json")]
+        model: PathBuf,
+        #[arg(long = "device", value_name = "ADDR")]
+        devices: Vec<IpAddr>,
+        #[arg(long, value_enum, default_value_t = OnOff::On)]
+        microphone: OnOff,
+        /// Classify exactly the labelled frames (and report the metrics).
+        #[arg(long, value_name = "LABELS.csv")]
+        labels: Option<PathBuf>,
+        #[arg(short = 'o', long = "out", value_name = "OUT.csv")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ClassWeightArg {
+    Balanced,
+    None,
 }
 
 fn device_set(devices: &[IpAddr]) -> extract::DeviceSet {
@@ -129,6 +177,105 @@ fn dispatch(cli: Cli) -> Result<()> {
                 tally.other,
                 tally.malformed
             );
+            Ok(())
+        }
+        Command::Train {
+            dataset,
+            out,
+            max_depth,
+            min_samples_leaf,
+            features,
+            class_weight,
+            report,
+        } => {
+            use alexa::model::{self, train};
+            let opts = train::TrainOptions {
+                max_depth,
+                min_samples_leaf,
+                features: train::parse_features(&features)?,
+                class_weight: match class_weight {
+                    ClassWeightArg::Balanced => train::ClassWeight::Balanced,
+                    ClassWeightArg::None => train::ClassWeight::None,
+                },
+            };
+            let t = train::train_file(&dataset, &opts)?;
+            model::file::save(t.file(), &out)?;
+            let f = t.file();
+            eprintln!(
+                "alexa train: {} nodes, depth {}, {} leaves; training accuracy {:.4}, macro-F1 {:.4}; wrote {}",
+                f.tree.nodes.len(),
+                f.tree.depth,
+                f.tree.leaves,
+                f.training.metrics.accuracy,
+                f.training.metrics.macro_f1,
+                out.display()
+            );
+            if let Some(dir) = report {
+                let c = model::evaluate_file(&t.model, &dataset)?;
+                model::write_report(&dir, &t.model, &c, "training set")?;
+            }
+            Ok(())
+        }
+        Command::Evaluate {
+            model: model_path,
+            dataset,
+            report,
+        } => {
+            use alexa::model;
+            let m = model::load(&model_path)?;
+            let c = model::evaluate_file(&m, &dataset)?;
+            let names: Vec<&str> = m.features.iter().map(|f| f.name()).collect();
+            println!(
+                "model: {} ({} nodes, depth {}; features: {})",
+                model_path.display(),
+                m.nodes.len(),
+                m.file.tree.depth,
+                names.join(",")
+            );
+            println!("dataset: {}", dataset.display());
+            if let Some(dir) = report {
+                let what = dataset
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                model::write_report(&dir, &m, &c, &what)?;
+            }
+            println!("{}", c.report());
+            Ok(())
+        }
+        Command::Classify {
+            capture,
+            model: model_path,
+            devices,
+            microphone,
+            labels,
+            out,
+        } => {
+            use alexa::model;
+            let m = model::load(&model_path)?;
+            let labels = labels
+                .map(|p| labels::read_labels(&p).map(|l| (p, l)))
+                .transpose()?;
+            let (tally, c) = model::classify_capture(
+                &m,
+                &capture,
+                device_set(&devices),
+                microphone == OnOff::On,
+                labels.as_ref().map(|(p, l)| (p.as_path(), l.as_slice())),
+                &out,
+            )?;
+            eprintln!(
+                "alexa classify: {} frames, {} rows written to {}",
+                tally.frames,
+                tally.written,
+                out.display()
+            );
+            if c.total() > 0 {
+                eprintln!(
+                    "alexa classify: against the labels: accuracy {:.4}, macro-F1 {:.4}",
+                    c.accuracy(),
+                    c.macro_f1()
+                );
+            }
             Ok(())
         }
     }

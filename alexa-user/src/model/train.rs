@@ -1,0 +1,383 @@
+//! `alexa train`: a CART tree (linfa-trees) on a dataset CSV, compiled to
+//! the kernel's form and written as MODEL.json.
+
+use std::{collections::BTreeMap, path::Path};
+
+use alexa_common::{
+    tree::{walk_slice, TREE_MAX_DEPTH},
+    Feature, Features, CLASS_NAMES, NUM_CLASSES, NUM_FEATURES, NUM_PAPER_FEATURES,
+};
+use anyhow::{bail, Context as _, Result};
+use linfa::{prelude::Fit as _, Dataset};
+use linfa_trees::{DecisionTree, SplitQuality, TreeNode};
+use ndarray::{Array1, Array2};
+
+use super::{
+    compile::{compile, FloatTree},
+    evaluate::{round6, Confusion},
+    file::{self, feature_spec, DataInfo, Model, ModelFile, NodeSpec, Params, Training, TreeSpec},
+};
+use crate::dataset::{load_dataset, DatasetRow};
+
+/// The learner named in model files.
+pub const LEARNER: &str = "CART, linfa-trees 0.8.1 (gini)";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClassWeight {
+    /// Each class weighs n / (k × n_class): every class present counts the same.
+    Balanced,
+    None,
+}
+
+impl ClassWeight {
+    pub fn name(self) -> &'static str {
+        match self {
+            ClassWeight::Balanced => "balanced",
+            ClassWeight::None => "none",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct TrainOptions {
+    pub max_depth: u32,
+    /// Least (weighted) samples in a leaf.
+    pub min_samples_leaf: u32,
+    pub features: Vec<Feature>,
+    pub class_weight: ClassWeight,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            max_depth: 20,
+            min_samples_leaf: 1,
+            features: Feature::ALL.to_vec(),
+            class_weight: ClassWeight::Balanced,
+        }
+    }
+}
+
+/// `paper` (the first seven), `extended`/`all` (all twelve), or a
+/// comma-separated list of feature names.
+pub fn parse_features(s: &str) -> Result<Vec<Feature>> {
+    match s {
+        "paper" => return Ok(Feature::ALL[..NUM_PAPER_FEATURES].to_vec()),
+        "extended" | "all" => return Ok(Feature::ALL.to_vec()),
+        _ => {}
+    }
+    let mut out: Vec<Feature> = Vec::new();
+    for name in s.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let f = Feature::from_name(name).with_context(|| {
+            format!(
+                "--features: unknown feature `{name}` (known: paper, extended, or names from {:?})",
+                alexa_common::FEATURE_NAMES
+            )
+        })?;
+        if !out.contains(&f) {
+            out.push(f);
+        }
+    }
+    if out.is_empty() {
+        bail!("--features: no feature named");
+    }
+    out.sort_by_key(|f| *f as u8);
+    Ok(out)
+}
+
+/// A row's values as the kernel's feature record.
+pub fn row_features(values: &[u64; NUM_FEATURES]) -> Features {
+    let v = |f: Feature| values[f as usize];
+    Features {
+        delta_us: v(Feature::Delta),
+        length: v(Feature::Length) as u32,
+        flow_index: v(Feature::FlowIndex) as u32,
+        dstport: v(Feature::Dstport) as u16,
+        srcport: v(Feature::Srcport) as u16,
+        highest_layer: v(Feature::HighestLayer) as u8,
+        content_type: v(Feature::ContentType) as u8,
+        ack_flag: v(Feature::AckFlag) as u8,
+        microphone: v(Feature::Microphone) as u8,
+        proto: v(Feature::Proto) as u8,
+        tcp_flags: v(Feature::TcpFlags) as u8,
+        tcp_retrans: v(Feature::TcpRetrans) as u8,
+        _pad: [0; 5],
+    }
+}
+
+/// Everything training made.
+pub struct Trained {
+    pub tree: DecisionTree<f64, usize>,
+    pub float: FloatTree,
+    pub model: Model,
+}
+
+impl Trained {
+    pub fn file(&self) -> &ModelFile {
+        &self.model.file
+    }
+}
+
+/// Per-class weights (index = class id).
+pub fn class_weights(rows: &[DatasetRow], how: ClassWeight) -> [f64; NUM_CLASSES] {
+    let mut counts = [0u64; NUM_CLASSES];
+    for r in rows {
+        if let Some(c) = r.class {
+            counts[c as usize] += 1;
+        }
+    }
+    let n: u64 = counts.iter().sum();
+    let k = counts.iter().filter(|&&c| c > 0).count() as f64;
+    let mut w = [0.0; NUM_CLASSES];
+    for c in 0..NUM_CLASSES {
+        if counts[c] > 0 {
+            w[c] = match how {
+                ClassWeight::Balanced => n as f64 / (k * counts[c] as f64),
+                ClassWeight::None => 1.0,
+            };
+        }
+    }
+    w
+}
+
+fn convert(node: &TreeNode<f64, usize>, features: &[Feature]) -> FloatTree {
+    if node.is_leaf() {
+        return FloatTree::Leaf {
+            class: node.prediction().expect("a leaf predicts") as u8,
+        };
+    }
+    let (idx, split, impurity_decrease) = node.split();
+    let children = node.children();
+    let child = |i: usize| {
+        Box::new(convert(
+            children[i].as_ref().expect("a split has two children"),
+            features,
+        ))
+    };
+    FloatTree::Split {
+        feature: features[idx],
+        split,
+        impurity_decrease,
+        left: child(0),
+        right: child(1),
+    }
+}
+
+/// Weighted impurity decrease per feature (mean decrease in impurity, each
+/// split weighted by the share of training weight reaching it), normalised.
+fn importance(
+    t: &FloatTree,
+    rows: &[&DatasetRow],
+    w: &[f64; NUM_CLASSES],
+    total: f64,
+    acc: &mut [f64; NUM_FEATURES],
+) {
+    if let FloatTree::Split {
+        feature,
+        split,
+        impurity_decrease,
+        left,
+        right,
+    } = t
+    {
+        let here: f64 = rows.iter().map(|r| w[r.class.unwrap_or(0) as usize]).sum();
+        acc[*feature as usize] += here / total * impurity_decrease;
+        let (l, r): (Vec<&DatasetRow>, Vec<&DatasetRow>) = rows
+            .iter()
+            .partition(|r| (r.values[*feature as usize] as f64) < *split);
+        importance(left, &l, w, total, acc);
+        importance(right, &r, w, total, acc);
+    }
+}
+
+/// Trains on `rows` (all must have a class).
+pub fn train_rows(rows: &[DatasetRow], opts: &TrainOptions, data: DataInfo) -> Result<Trained> {
+    if rows.is_empty() {
+        bail!("no rows to train on");
+    }
+    if opts.max_depth == 0 || opts.max_depth > TREE_MAX_DEPTH {
+        bail!(
+            "--max-depth {} is outside 1..={TREE_MAX_DEPTH} (the kernel's TREE_MAX_DEPTH)",
+            opts.max_depth
+        );
+    }
+    let nf = opts.features.len();
+    let mut x = Array2::<f64>::zeros((rows.len(), nf));
+    let mut y = Array1::<usize>::zeros(rows.len());
+    let cw = class_weights(rows, opts.class_weight);
+    let mut weights = Array1::<f32>::zeros(rows.len());
+    for (i, r) in rows.iter().enumerate() {
+        let c = r
+            .class
+            .with_context(|| format!("line {}: no class", r.line))?;
+        for (j, f) in opts.features.iter().enumerate() {
+            x[(i, j)] = r.values[*f as usize] as f64;
+        }
+        y[i] = c as usize;
+        weights[i] = cw[c as usize] as f32;
+    }
+    let names: Vec<&str> = opts.features.iter().map(|f| f.name()).collect();
+    let ds = Dataset::new(x, y)
+        .with_weights(weights)
+        .with_feature_names(names);
+    let min_leaf = opts.min_samples_leaf.max(1) as f32;
+    let tree = DecisionTree::params()
+        .split_quality(SplitQuality::Gini)
+        .max_depth(Some(opts.max_depth as usize))
+        .min_weight_leaf(min_leaf)
+        .min_weight_split(2.0 * min_leaf)
+        .fit(&ds)
+        .context("training failed")?;
+    let float = convert(tree.root_node(), &opts.features);
+    let compiled = compile(&float)?;
+
+    // Rows reaching each node, and the training metrics of the compiled tree.
+    let mut samples = vec![0u64; compiled.nodes.len()];
+    let mut confusion = Confusion::default();
+    for r in rows {
+        let f = row_features(&r.values);
+        let mut i = 0usize;
+        loop {
+            samples[i] += 1;
+            let n = compiled.nodes[i];
+            if n.is_leaf() {
+                break;
+            }
+            i = if f.get(n.feature) <= n.threshold {
+                n.left
+            } else {
+                n.right
+            } as usize;
+        }
+        let p = walk_slice(&compiled.nodes, &f).expect("compiled tree walks");
+        confusion.add(r.class.unwrap_or(0), p);
+    }
+
+    let total_w: f64 = rows.iter().map(|r| cw[r.class.unwrap_or(0) as usize]).sum();
+    let mut imp = [0.0; NUM_FEATURES];
+    let refs: Vec<&DatasetRow> = rows.iter().collect();
+    importance(&float, &refs, &cw, total_w, &mut imp);
+    let sum: f64 = imp.iter().sum();
+    let feature_importance: BTreeMap<String, f64> = opts
+        .features
+        .iter()
+        .map(|f| {
+            let v = if sum > 0.0 {
+                imp[*f as usize] / sum
+            } else {
+                0.0
+            };
+            (f.name().to_owned(), round6(v))
+        })
+        .collect();
+
+    let nodes: Vec<NodeSpec> = compiled
+        .nodes
+        .iter()
+        .zip(&compiled.splits)
+        .enumerate()
+        .map(|(i, (n, split))| {
+            if n.is_leaf() {
+                NodeSpec {
+                    id: i as u32,
+                    class: Some(CLASS_NAMES[n.class as usize].to_owned()),
+                    samples: samples[i],
+                    ..NodeSpec::default()
+                }
+            } else {
+                NodeSpec {
+                    id: i as u32,
+                    feature: Some(Feature::ALL[n.feature as usize].name().to_owned()),
+                    threshold: Some(n.threshold),
+                    split: *split,
+                    left: Some(n.left),
+                    right: Some(n.right),
+                    samples: samples[i],
+                    ..NodeSpec::default()
+                }
+            }
+        })
+        .collect();
+    let leaves = compiled.nodes.iter().filter(|n| n.is_leaf()).count() as u32;
+    let file = ModelFile {
+        format: file::FORMAT.to_owned(),
+        version: file::VERSION,
+        features: opts.features.iter().map(|f| feature_spec(*f)).collect(),
+        classes: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
+        tree: TreeSpec {
+            rule: file::RULE.to_owned(),
+            depth: compiled.depth,
+            leaves,
+            nodes,
+        },
+        training: Training {
+            learner: LEARNER.to_owned(),
+            data,
+            params: Params {
+                max_depth: opts.max_depth,
+                min_samples_leaf: opts.min_samples_leaf,
+                class_weight: opts.class_weight.name().to_owned(),
+                split_quality: "gini".to_owned(),
+            },
+            class_weights: cw.iter().map(|w| round6(*w)).collect(),
+            metrics: confusion.metrics(),
+            feature_importance,
+        },
+    };
+    let model = file::validate(file).context("the trained model does not validate")?;
+    Ok(Trained { tree, float, model })
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Loads a dataset CSV whose rows all carry a class and the given features.
+pub fn load_labelled(path: &Path, features: &[Feature]) -> Result<Vec<DatasetRow>> {
+    let (cols, rows) = load_dataset(path)?;
+    for f in features {
+        if !cols.has(*f) {
+            bail!(
+                "{}: line 1: no `{}` column (a feature the model uses)",
+                path.display(),
+                f.name()
+            );
+        }
+    }
+    if cols.class.is_none() {
+        bail!("{}: line 1: no `class` column", path.display());
+    }
+    if let Some(r) = rows.iter().find(|r| r.class.is_none()) {
+        bail!("{}: line {}: empty class", path.display(), r.line);
+    }
+    if rows.is_empty() {
+        bail!("{}: no data rows", path.display());
+    }
+    Ok(rows)
+}
+
+/// `alexa train`: trains on `path`; the caller writes the file.
+pub fn train_file(path: &Path, opts: &TrainOptions) -> Result<Trained> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let rows = load_labelled(path, &opts.features)?;
+    let mut class_counts = BTreeMap::new();
+    for r in &rows {
+        *class_counts
+            .entry(CLASS_NAMES[r.class.unwrap_or(0) as usize].to_owned())
+            .or_insert(0) += 1;
+    }
+    let data = DataInfo {
+        file: path.file_name().map_or_else(
+            || path.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+        sha256: sha256_hex(&bytes),
+        rows: rows.len() as u64,
+        class_counts,
+    };
+    train_rows(&rows, opts, data).map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))
+}
