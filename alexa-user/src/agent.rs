@@ -22,6 +22,8 @@ pub struct RunOptions {
     pub log: Option<PathBuf>,
     pub mode: AttachMode,
     pub microphone: bool,
+    /// The model to classify with; `None` logs packets unclassified.
+    pub model: Option<PathBuf>,
 }
 
 /// Fails unless the process may load BPF programs and attach XDP.
@@ -80,6 +82,7 @@ pub fn event_row(ev: &Event, clock: &WallClock) -> Row {
         dst: ev.dst,
         features: ev.features,
         class: (ev.class != alexa_common::CLASS_NONE).then_some(ev.class),
+        model: ev.model_version,
     }
 }
 
@@ -89,7 +92,16 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         bail!("no device given: name the smart speaker's address with --device ADDR");
     }
     require_interface(&opts.iface)?;
+    // Validate the model before anything reaches the kernel.
+    let model = opts
+        .model
+        .as_deref()
+        .map(crate::model::file::load)
+        .transpose()?;
     let mut classifier = Classifier::load()?;
+    if let Some(m) = &model {
+        classifier.load_tree(&m.nodes, m.version_id())?;
+    }
     for d in &opts.devices {
         classifier.add_device(*d)?;
     }
@@ -108,8 +120,12 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let ring = classifier.take_events()?;
     let mode = classifier.attach(&opts.iface, opts.mode)?;
     let devices: Vec<String> = opts.devices.iter().map(|d| d.to_string()).collect();
+    let with_model = match (&model, opts.model.as_deref()) {
+        (Some(m), Some(p)) => format!("model {} (version {:08x})", p.display(), m.version_id()),
+        _ => "no model: packets are logged unclassified".to_owned(),
+    };
     eprintln!(
-        "alexa: classifying packets from {} on {} ({mode} XDP); Ctrl-C to stop",
+        "alexa: classifying packets from {} on {} ({mode} XDP), {with_model}; Ctrl-C to stop",
         devices.join(", "),
         opts.iface
     );

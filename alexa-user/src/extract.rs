@@ -104,6 +104,7 @@ pub fn extract_each(
                         dst: pkt.key.dst,
                         features,
                         class: label.map(|l| l.class),
+                        model: 0,
                     };
                     sink(frame.number, &row)?;
                     tally.written += 1;

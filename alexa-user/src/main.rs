@@ -22,6 +22,10 @@ struct Cli {
     command: Command,
 }
 
+/// The shipped model, relative to the working directory (the repository, or
+/// the directory `cargo xtask deploy` installs into).
+const DEFAULT_MODEL: &str = "models/echo.json";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum OnOff {
     On,
@@ -46,6 +50,12 @@ enum Command {
         /// The microphone's state at start.
         #[arg(long, value_enum, default_value_t = OnOff::On)]
         microphone: OnOff,
+        /// Decision-tree model (MODEL.json) to classify with.
+        #[arg(long, value_name = "FILE", default_value = DEFAULT_MODEL)]
+        model: PathBuf,
+        /// Log packets unclassified, without any model.
+        #[arg(long, conflicts_with = "model")]
+        no_model: bool,
     },
     /// Compute the per-packet features of a capture (pcap or pcapng) into a dataset CSV.
     Extract {
@@ -140,6 +150,8 @@ fn dispatch(cli: Cli) -> Result<()> {
             log,
             xdp_mode,
             microphone,
+            model,
+            no_model,
         } => tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?
@@ -149,6 +161,7 @@ fn dispatch(cli: Cli) -> Result<()> {
                 log,
                 mode: xdp_mode,
                 microphone: microphone == OnOff::On,
+                model: (!no_model).then_some(model),
             })),
         Command::Extract {
             capture,

@@ -73,6 +73,8 @@ pub struct Row {
     pub features: Features,
     /// Class id, when a label or a model gave one.
     pub class: Option<u8>,
+    /// Version of the model that gave `class` (0: none; labels, or no model).
+    pub model: u32,
 }
 
 impl Row {
@@ -119,6 +121,7 @@ impl Row {
             tcp_flags: f.tcp_flags,
             flow_index: f.flow_index,
             tcp_retrans: f.tcp_retrans,
+            model: (self.model != 0).then(|| format!("{:08x}", self.model)),
         }
     }
 }
@@ -143,6 +146,8 @@ pub struct JsonRow<'a> {
     pub tcp_flags: u8,
     pub flow_index: u32,
     pub tcp_retrans: u8,
+    /// Version of the classifying model, as 8 hex digits; null without one.
+    pub model: Option<String>,
 }
 
 #[cfg(test)]

@@ -170,6 +170,15 @@ pub struct Model {
 }
 
 impl Model {
+    /// The model's identity in events and logs: the first 32 bits of the
+    /// SHA-256 of its canonical JSON (never 0, which means "no model").
+    pub fn version_id(&self) -> u32 {
+        use sha2::Digest as _;
+        let json = serde_json::to_vec(&self.file).unwrap_or_default();
+        let digest = sha2::Sha256::digest(&json);
+        u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]).max(1)
+    }
+
     pub fn predict(&self, f: &alexa_common::Features) -> u8 {
         // Validated: every walk ends at a leaf within the depth bound.
         alexa_common::tree::walk_slice(&self.nodes, f).unwrap_or(alexa_common::CLASS_NONE)
