@@ -73,6 +73,7 @@ for _ in range(2): u.recvfrom(2048)
                 "10.77.0.2",
                 "--device",
                 "fd77::2",
+                "--no-model",
                 "--log",
             ])
             .arg(&log),
