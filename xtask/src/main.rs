@@ -2,6 +2,7 @@
 
 mod setup;
 mod test;
+mod train_model;
 mod util;
 
 use anyhow::Result;
@@ -27,6 +28,8 @@ enum Command {
         #[arg(long)]
         release: bool,
     },
+    /// Reproduce models/echo.json from the simulator (seed 1) and write its held-out metrics (seed 2).
+    TrainModel,
     /// Run every test, including the privileged ones (needs root).
     Test {
         /// Extra arguments for the test binaries (e.g. a test name filter).
@@ -40,6 +43,7 @@ fn main() -> std::process::ExitCode {
     let result: Result<()> = match cli.command {
         Command::Setup { check } => setup::run(check),
         Command::Build { release } => setup::ensure().and_then(|()| util::build(release)),
+        Command::TrainModel => setup::ensure().and_then(|()| train_model::run()),
         Command::Test { args } => setup::ensure().and_then(|()| test::run(&args)),
     };
     match result {
