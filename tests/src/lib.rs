@@ -12,7 +12,10 @@ pub fn privileged() -> bool {
         if std::env::var_os("CI").is_some() {
             panic!("privileged test cannot run: not root, and CI requires it");
         }
-        eprintln!("SKIPPED: this test needs root (BPF, network namespaces); run `sudo cargo xtask test`");
+        eprintln!(
+            "SKIPPED: this test needs root (BPF, network namespaces); run `sudo cargo xtask test`"
+        );
     }
     root
 }
+pub mod corpus;

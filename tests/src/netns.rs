@@ -5,7 +5,11 @@ use std::process::{Command, Output};
 
 /// Runs a command, panicking with its output when it fails.
 pub fn sh(cmd: &str) -> Output {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("run sh");
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("run sh");
     assert!(
         out.status.success(),
         "`{cmd}` failed: {}{}",
@@ -31,25 +35,39 @@ impl Netns {
 
     /// `ip netns exec <name> sh -c <cmd>`, asserted to succeed.
     pub fn exec(&self, cmd: &str) -> Output {
-        sh(&format!("ip netns exec {} sh -c '{}'", self.name, cmd.replace('\'', r"'\''")))
+        sh(&format!(
+            "ip netns exec {} sh -c '{}'",
+            self.name,
+            cmd.replace('\'', r"'\''")
+        ))
     }
 
     /// A command prefix to run a program inside the namespace.
     pub fn prefix(&self) -> Vec<String> {
-        vec!["ip".into(), "netns".into(), "exec".into(), self.name.clone()]
+        vec![
+            "ip".into(),
+            "netns".into(),
+            "exec".into(),
+            self.name.clone(),
+        ]
     }
 }
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
     }
 }
 
 /// A veth pair with one end in each namespace, addressed and up.
 /// `a_addr`/`b_addr` are CIDR strings (IPv4 or IPv6).
 pub fn veth_pair(a: &Netns, a_if: &str, a_addrs: &[&str], b: &Netns, b_if: &str, b_addrs: &[&str]) {
-    sh(&format!("ip link add {a_if} netns {} type veth peer name {b_if} netns {}", a.name, b.name));
+    sh(&format!(
+        "ip link add {a_if} netns {} type veth peer name {b_if} netns {}",
+        a.name, b.name
+    ));
     for (ns, ifname, addrs) in [(a, a_if, a_addrs), (b, b_if, b_addrs)] {
         for addr in addrs {
             let nodad = if addr.contains(':') { " nodad" } else { "" };
