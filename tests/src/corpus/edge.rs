@@ -197,7 +197,7 @@ fn malformed() -> Fixture {
     s.push(1_000, f);
     // A valid packet last.
     s.push(1_000, udp_full);
-    Fixture::edge("edge-malformed", s.frames, &[DEV4.into()])
+    Fixture::edge("edge-malformed", s.frames, &[DEV4.into(), DEV6.into()])
 }
 
 /// TLS record headers in awkward places, on port 443.
