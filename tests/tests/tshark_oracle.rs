@@ -83,8 +83,14 @@ const F_EXPERT: usize = 22;
 /// Wireshark's expert messages that match the contract's malformed cases.
 const MALFORMED_EXPERT: [(&str, &str); 4] = [
     ("Bogus TCP header length", "TCP data offset < 5"),
-    ("IPv4 total length exceeds packet length", "IP length past the frame"),
-    ("IPv6 payload length exceeds framing length", "IP length past the frame"),
+    (
+        "IPv4 total length exceeds packet length",
+        "IP length past the frame",
+    ),
+    (
+        "IPv6 payload length exceeds framing length",
+        "IP length past the frame",
+    ),
     ("Short segment", "TCP header past the IP payload"),
 ];
 
@@ -197,7 +203,9 @@ fn tshark_present() -> bool {
         .is_ok_and(|o| o.status.success());
     if !ok {
         if std::env::var_os("CI").is_some() {
-            panic!("tshark is not installed, and CI requires the oracle test (apt-get install tshark)");
+            panic!(
+                "tshark is not installed, and CI requires the oracle test (apt-get install tshark)"
+            );
         }
         eprintln!("SKIPPED: tshark is not installed (apt-get install tshark)");
     }
@@ -266,9 +274,9 @@ impl Counts {
         }
         match exemption {
             Some(kind) => *self.exempt.entry(kind).or_default() += 1,
-            None => self.failures.push(format!(
-                "{at}: {field}: ours {ours:?}, tshark {theirs:?}"
-            )),
+            None => self
+                .failures
+                .push(format!("{at}: {field}: ours {ours:?}, tshark {theirs:?}")),
         }
     }
 }
@@ -299,10 +307,8 @@ fn oracle_one(pcap_path: &Path, counts: &mut Counts) {
         .filter(|d| d.outer_src().is_some_and(|s| device_strs.contains(s)))
         .map(|d| d.num(F_NUMBER).expect("frame.number"))
         .collect();
-    let filtered_path = std::env::temp_dir().join(format!(
-        "alexa-oracle-{}-{name}",
-        std::process::id()
-    ));
+    let filtered_path =
+        std::env::temp_dir().join(format!("alexa-oracle-{}-{name}", std::process::id()));
     let subset: Vec<pcap::Frame> = device_frames
         .iter()
         .map(|&n| frames[n as usize - 1].clone())
@@ -314,7 +320,11 @@ fn oracle_one(pcap_path: &Path, counts: &mut Counts) {
         &["frame.number", "tcp.time_delta"],
     );
     let _ = std::fs::remove_file(&filtered_path);
-    assert_eq!(deltas_raw.len(), device_frames.len(), "{name}: filtered frame count");
+    assert_eq!(
+        deltas_raw.len(),
+        device_frames.len(),
+        "{name}: filtered frame count"
+    );
     let deltas: HashMap<u64, Option<String>> = device_frames
         .iter()
         .zip(&deltas_raw)
@@ -351,11 +361,17 @@ fn oracle_one(pcap_path: &Path, counts: &mut Counts) {
             // TCP/UDP packet and nothing explains why we did not.
             if from_device && matches!(l4, Some("tcp" | "udp")) {
                 let protos = d.protocols();
-                let tags = protos.iter().filter(|p| matches!(**p, "vlan" | "ieee8021ad")).count();
+                let tags = protos
+                    .iter()
+                    .filter(|p| matches!(**p, "vlan" | "ieee8021ad"))
+                    .count();
                 let exts = protos.iter().filter(|p| p.starts_with("ipv6.")).count();
                 let truncated = d.num(F_CAPLEN) < d.num(F_LEN);
                 let expert = MALFORMED_EXPERT.iter().find_map(|(msg, reason)| {
-                    d.all(F_EXPERT).iter().any(|m| m.contains(msg)).then_some(*reason)
+                    d.all(F_EXPERT)
+                        .iter()
+                        .any(|m| m.contains(msg))
+                        .then_some(*reason)
                 });
                 let frame = &frames[i].data;
                 let l4_min = if l4 == Some("tcp") { 20 } else { 8 };
@@ -379,10 +395,14 @@ fn oracle_one(pcap_path: &Path, counts: &mut Counts) {
                     continue;
                 };
                 *counts.unclassified.entry(reason).or_default() += 1;
-            } else if from_device && matches!(l4, Some("icmp" | "icmpv6"))
+            } else if from_device
+                && matches!(l4, Some("icmp" | "icmpv6"))
                 && d.protocols().iter().any(|p| matches!(*p, "tcp" | "udp"))
             {
-                *counts.unclassified.entry("ICMP error quoting TCP/UDP (not classified)").or_default() += 1;
+                *counts
+                    .unclassified
+                    .entry("ICMP error quoting TCP/UDP (not classified)")
+                    .or_default() += 1;
             }
             continue;
         };
@@ -420,11 +440,7 @@ fn oracle_one(pcap_path: &Path, counts: &mut Counts) {
             d.num(F_UDPLEN).map(|l| l.saturating_sub(8))
         };
         let first_fragment = fragment.and_then(|ip_len| {
-            let l4_header = if tcp {
-                tcp_header_len(frame)?
-            } else {
-                8
-            };
+            let l4_header = if tcp { tcp_header_len(frame)? } else { 8 };
             (f.length as usize + l4_header == ip_len).then_some(())
         });
         let ex = first_fragment.map(|_| {
@@ -437,7 +453,11 @@ fn oracle_one(pcap_path: &Path, counts: &mut Counts) {
         counts.check(&at, "length", Some(f.length as u64), theirs, ex);
 
         // ack_flag.
-        let ack = if tcp { d.flag(F_ACK) } else { d.flag(F_ACK).or(Some(0)) };
+        let ack = if tcp {
+            d.flag(F_ACK)
+        } else {
+            d.flag(F_ACK).or(Some(0))
+        };
         counts.check(&at, "ack_flag", Some(f.ack_flag), ack, None);
 
         // delta (TCP only), from the device-only capture.
@@ -469,9 +489,7 @@ fn oracle_one(pcap_path: &Path, counts: &mut Counts) {
                 Some((t, len)) if t == f.content_type && 5 + len > payload.len() => {
                     Some("record not ending in its segment")
                 }
-                Some((23, _))
-                    if f.content_type == 23 && d.first(F_OPAQUE) == Some("23") =>
-                {
+                Some((23, _)) if f.content_type == 23 && d.first(F_OPAQUE) == Some("23") => {
                     Some("TLS 1.3 opaque type")
                 }
                 _ => None,
@@ -501,7 +519,11 @@ fn offline_extractor_agrees_with_tshark() {
         return;
     }
     let pcaps = corpus::pcaps(&fixtures_dir()).expect("list fixtures");
-    assert!(pcaps.len() >= 10, "too few fixtures in {}", fixtures_dir().display());
+    assert!(
+        pcaps.len() >= 10,
+        "too few fixtures in {}",
+        fixtures_dir().display()
+    );
     let mut counts = Counts::default();
     for p in &pcaps {
         oracle_one(p, &mut counts);

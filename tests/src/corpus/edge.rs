@@ -269,6 +269,8 @@ fn tls() -> Fixture {
         record(24, [3, 3], &[1, 0, 1, 0x61]),
         &mut seq,
     );
+    // A complete alert (close_notify).
+    send(&mut s, 3_000, record(21, [3, 3], &[1, 0]), &mut seq);
     // The server answers with one record; the device acks and closes.
     let server = record(23, [3, 3], &[0x99; 30]);
     s.push(
