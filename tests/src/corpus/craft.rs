@@ -110,7 +110,10 @@ impl Tcp {
 
     /// The segment (header, options, payload) with its checksum for `ips`.
     pub fn bytes(&self, ips: Ips) -> Vec<u8> {
-        assert!(self.options.len().is_multiple_of(4), "TCP options must fill words");
+        assert!(
+            self.options.len().is_multiple_of(4),
+            "TCP options must fill words"
+        );
         let doff = (20 + self.options.len()) / 4;
         let mut v = Vec::new();
         v.extend_from_slice(&self.sport.to_be_bytes());
@@ -185,7 +188,10 @@ impl V4 {
 
     /// Header plus `payload`, with a correct header checksum.
     pub fn bytes(&self, payload: &[u8]) -> Vec<u8> {
-        assert!(self.options.len().is_multiple_of(4), "IPv4 options must fill words");
+        assert!(
+            self.options.len().is_multiple_of(4),
+            "IPv4 options must fill words"
+        );
         let ihl = (20 + self.options.len()) / 4;
         let total = ihl * 4 + payload.len();
         let mut v = Vec::with_capacity(total);
