@@ -22,3 +22,4 @@ pub fn privileged() -> bool {
     }
     root
 }
+pub mod corpus;
