@@ -28,6 +28,8 @@ enum Command {
         #[arg(long)]
         release: bool,
     },
+    /// Regenerate the fixture corpus (tests/fixtures) from real traffic in namespaces (needs root).
+    Fixtures,
     /// Reproduce models/echo.json from the simulator (seed 1) and write its held-out metrics (seed 2).
     TrainModel,
     /// Run every test, including the privileged ones (needs root).
@@ -43,6 +45,18 @@ fn main() -> std::process::ExitCode {
     let result: Result<()> = match cli.command {
         Command::Setup { check } => setup::run(check),
         Command::Build { release } => setup::ensure().and_then(|()| util::build(release)),
+        Command::Fixtures => setup::ensure().and_then(|()| {
+            util::exec(util::cargo().args([
+                "run",
+                "--package",
+                "alexa-tests",
+                "--bin",
+                "make-corpus",
+                "--",
+                "--out",
+                "tests/fixtures",
+            ]))
+        }),
         Command::TrainModel => setup::ensure().and_then(|()| train_model::run()),
         Command::Test { args } => setup::ensure().and_then(|()| test::run(&args)),
     };

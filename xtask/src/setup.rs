@@ -14,6 +14,7 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "tcpdump",
     "tshark",
     "openssl",
+    "curl",
     "fonts-dejavu-core",
 ];
 

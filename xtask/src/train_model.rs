@@ -28,7 +28,11 @@ fn evaluate(model: &Path, dataset: &Path) -> Result<String> {
     cmd.arg("evaluate").arg(model).arg(dataset);
     eprintln!("xtask: running {}", crate::util::show(&cmd));
     let out = cmd.output().context("cannot run alexa evaluate")?;
-    anyhow::ensure!(out.status.success(), "alexa evaluate failed: {}", String::from_utf8_lossy(&out.stderr));
+    anyhow::ensure!(
+        out.status.success(),
+        "alexa evaluate failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -37,7 +41,15 @@ fn dataset(work: &Path, seed: u32) -> Result<(PathBuf, PathBuf)> {
     let dir = work.join(format!("seed{seed}"));
     let d = dir.to_str().context("non-UTF-8 path")?;
     let seed_s = seed.to_string();
-    run_alexa(&["simulate", "--scenario", "all", "--seed", &seed_s, "--out", d])?;
+    run_alexa(&[
+        "simulate",
+        "--scenario",
+        "all",
+        "--seed",
+        &seed_s,
+        "--out",
+        d,
+    ])?;
     let full = dir.join("full.csv");
     let prepared = dir.join("prepared.csv");
     run_alexa(&[
@@ -69,7 +81,14 @@ pub fn run() -> Result<()> {
     let paper = work.join("paper.json");
     let tp = train_prepared.to_str().context("path")?;
     run_alexa(&["train", tp, "-o", shipped.to_str().context("path")?])?;
-    run_alexa(&["train", tp, "--features", "paper", "-o", paper.to_str().context("path")?])?;
+    run_alexa(&[
+        "train",
+        tp,
+        "--features",
+        "paper",
+        "-o",
+        paper.to_str().context("path")?,
+    ])?;
 
     let sections = [
         ("Extended features (shipped `echo.json`), seed 2 prepared", evaluate(&shipped, &test_prepared)?),
@@ -79,7 +98,11 @@ pub fn run() -> Result<()> {
     ];
     let readme = Path::new("models/README.md");
     let text = std::fs::read_to_string(readme).context("models/README.md")?;
-    let head = text.split("\n## Metrics").next().unwrap_or(&text).trim_end();
+    let head = text
+        .split("\n## Metrics")
+        .next()
+        .unwrap_or(&text)
+        .trim_end();
     let mut out = format!("{head}\n\n## Metrics\n\nProduced by `cargo xtask train-model` (output of `alexa evaluate`).\n");
     for (title, body) in sections {
         out.push_str(&format!("\n### {title}\n\n```\n{}\n```\n", body.trim_end()));
