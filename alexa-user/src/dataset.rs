@@ -38,7 +38,10 @@ impl Columns {
 }
 
 /// Opens a dataset CSV; `each` is called for every row in order.
-pub fn read_dataset(path: &Path, mut each: impl FnMut(&Columns, DatasetRow) -> Result<()>) -> Result<Columns> {
+pub fn read_dataset(
+    path: &Path,
+    mut each: impl FnMut(&Columns, DatasetRow) -> Result<()>,
+) -> Result<Columns> {
     let mut reader = csv::ReaderBuilder::new()
         .from_path(path)
         .with_context(|| format!("{}: cannot read", path.display()))?;
@@ -77,10 +80,17 @@ pub fn read_dataset(path: &Path, mut each: impl FnMut(&Columns, DatasetRow) -> R
         line = record.position().map_or(line + 1, |p| p.line());
         let mut values = [0u64; NUM_FEATURES];
         for f in Feature::ALL {
-            let Some(i) = cols.features[f as usize] else { continue };
+            let Some(i) = cols.features[f as usize] else {
+                continue;
+            };
             let cell = record.get(i).unwrap_or("");
             values[f as usize] = parse_feature(f, cell).with_context(|| {
-                format!("{}: line {line}: column {} (`{}`): bad value {cell:?}", path.display(), i + 1, f.name())
+                format!(
+                    "{}: line {line}: column {} (`{}`): bad value {cell:?}",
+                    path.display(),
+                    i + 1,
+                    f.name()
+                )
             })?;
         }
         let class = match cols.class.and_then(|i| record.get(i)) {
@@ -89,7 +99,14 @@ pub fn read_dataset(path: &Path, mut each: impl FnMut(&Columns, DatasetRow) -> R
                 format!("{}: line {line}: unknown class `{name}`", path.display())
             })?),
         };
-        each(&cols, DatasetRow { values, class, line })?;
+        each(
+            &cols,
+            DatasetRow {
+                values,
+                class,
+                line,
+            },
+        )?;
     }
     Ok(cols)
 }
@@ -114,7 +131,8 @@ pub fn parse_feature(f: Feature, cell: &str) -> Result<u64> {
         Feature::ContentType if cell.is_empty() || cell.eq_ignore_ascii_case("nan") => Ok(0),
         _ => {
             let int = cell.strip_suffix(".0").unwrap_or(cell);
-            int.parse::<u64>().map_err(|_| anyhow::anyhow!("not a non-negative integer"))
+            int.parse::<u64>()
+                .map_err(|_| anyhow::anyhow!("not a non-negative integer"))
         }
     }
 }
@@ -127,8 +145,15 @@ pub fn parse_seconds_us(cell: &str) -> Result<u64> {
     }
     let whole: u64 = if whole.is_empty() { 0 } else { whole.parse()? };
     let mut us = 0u64;
-    for (i, c) in frac.chars().chain(std::iter::repeat('0')).take(6).enumerate() {
-        let d = c.to_digit(10).with_context(|| format!("bad digit at decimal {}", i + 1))?;
+    for (i, c) in frac
+        .chars()
+        .chain(std::iter::repeat('0'))
+        .take(6)
+        .enumerate()
+    {
+        let d = c
+            .to_digit(10)
+            .with_context(|| format!("bad digit at decimal {}", i + 1))?;
         us = us * 10 + d as u64;
     }
     Ok(whole * 1_000_000 + us)

@@ -7,5 +7,8 @@ pub mod dataset;
 pub mod extract;
 pub mod labels;
 pub mod output;
+pub mod prepare;
 pub mod progress;
 pub mod record;
+pub mod report;
+pub mod simulate;
