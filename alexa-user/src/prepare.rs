@@ -183,11 +183,9 @@ mod tests {
     use super::*;
 
     fn run(input: &str, opts: PrepareOptions) -> Result<(String, Prepared)> {
-        let dir = std::env::temp_dir().join(format!(
-            "alexa-prepare-{}-{}",
-            std::process::id(),
-            input.len()
-        ));
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = std::env::temp_dir().join(format!("alexa-prepare-{}-{n}", std::process::id()));
         std::fs::create_dir_all(&dir)?;
         let (i, o) = (dir.join("in.csv"), dir.join("out.csv"));
         std::fs::write(&i, input)?;

@@ -263,3 +263,35 @@ fn labels_line_up_one_to_one_with_the_devices_frames() {
         );
     }
 }
+
+#[test]
+fn report_writes_every_figure_and_the_summary() {
+    let tmp = Tmp::new("report");
+    let opts = SimOptions {
+        scenario: Scenario::All,
+        seed: 5,
+        duration_scale: 0.02,
+    };
+    let (dataset, _, _) = pipeline(&tmp.0, &opts);
+    let out = tmp.0.join("report");
+    let s = alexa::report::report(&dataset, &out, &PrepareOptions::default()).unwrap();
+    for f in [
+        "fig04_nan.png",
+        "fig05_classes.png",
+        "fig06_classes_downsampled.png",
+        "fig07_length.png",
+        "fig08_microphone.png",
+        "fig09_synchronized.png",
+        "fig10_ack_flag.png",
+        "fig11_highest_layer.png",
+    ] {
+        let bytes = std::fs::read(out.join(f)).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG", "{f}");
+    }
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("| content_type |"), "{md}");
+    assert_eq!(
+        s.microphone.iter().find(|m| m.0 == "justified").unwrap().2,
+        0
+    );
+}

@@ -154,7 +154,7 @@ fn download(
         let flags = if left == 0 { ACK | PSH } else { ACK };
         sim.srv_tcp(c, t, flags, &filler[..len]);
         n += 1;
-        if n % ack_every == 0 || left == 0 {
+        if n.is_multiple_of(ack_every) || left == 0 {
             let d = if left == 0 {
                 sim.rng.gen_range(200..40 * MS)
             } else {
@@ -495,7 +495,7 @@ fn streaming(sim: &mut Sim) {
         while t + (TRACK_PLAY_S.0 * 1e6) as u64 + 20 * S < e {
             let play = (sim.rng.gen_range(TRACK_PLAY_S.0..TRACK_PLAY_S.1) * 1e6) as u64;
             let stop = (t + play).min(e - 20 * S);
-            if k % 2 == 0 {
+            if k.is_multiple_of(2) {
                 amazon_track(sim, t, stop);
             } else {
                 spotify_track(sim, t, stop);
@@ -528,7 +528,7 @@ fn streaming(sim: &mut Sim) {
                     at += around(sim, SPOTIFY_AP_GAP_S);
                 }
             }
-            t = stop + sim.rng.gen_range(1 * S..3 * S);
+            t = stop + sim.rng.gen_range(S..3 * S);
             k += 1;
         }
         if let Some(mut c) = ap {

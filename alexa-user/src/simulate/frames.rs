@@ -201,6 +201,11 @@ impl<W: std::io::Write> PcapOut<W> {
     }
 }
 
+/// `a` after `b` in TCP sequence space.
+pub fn seq_after(a: u32, b: u32) -> bool {
+    (a.wrapping_sub(b) as i32) > 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,9 +259,4 @@ mod tests {
             assert_eq!(udp.checksum(), want);
         }
     }
-}
-
-/// `a` after `b` in TCP sequence space.
-pub fn seq_after(a: u32, b: u32) -> bool {
-    (a.wrapping_sub(b) as i32) > 0
 }
