@@ -8,5 +8,8 @@ pub mod extract;
 pub mod labels;
 pub mod model;
 pub mod output;
+pub mod prepare;
 pub mod progress;
 pub mod record;
+pub mod report;
+pub mod simulate;

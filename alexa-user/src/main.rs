@@ -5,8 +5,9 @@ use std::{collections::HashSet, net::IpAddr, path::PathBuf, process::ExitCode};
 use alexa::{
     agent::{self, RunOptions},
     classifier::AttachMode,
-    extract, labels,
+    extract, labels, prepare,
     record::ip_to_mapped,
+    report, simulate,
 };
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -113,6 +114,41 @@ enum Command {
         labels: Option<PathBuf>,
         #[arg(short = 'o', long = "out", value_name = "OUT.csv")]
         out: PathBuf,
+    },
+    /// Simulate an Echo's traffic: DIR/capture.pcap, DIR/labels.csv, DIR/devices.txt.
+    Simulate {
+        /// mic-off, no-wake-word, conversation, streaming or all.
+        #[arg(long, default_value = "all")]
+        scenario: simulate::Scenario,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Scales every context's duration (and so the counts).
+        #[arg(long, default_value_t = 1.0)]
+        duration_scale: f64,
+    },
+    /// The paper's section 5 steps: NaN content type to 0, drop date/dstip/synchronized, down-sample acks.
+    Prepare {
+        dataset: PathBuf,
+        #[arg(short = 'o', long = "out", value_name = "PREPARED.csv")]
+        out: PathBuf,
+        /// Share of `ack` rows kept.
+        #[arg(long, default_value_t = 0.05)]
+        ack_keep: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// The paper's figures (PNG) and summary.md from a dataset CSV.
+    Report {
+        dataset: PathBuf,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Share of `ack` rows kept for the "after down-sampling" figures.
+        #[arg(long, default_value_t = 0.05)]
+        ack_keep: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
     },
 }
 
@@ -289,6 +325,57 @@ fn dispatch(cli: Cli) -> Result<()> {
                     c.macro_f1()
                 );
             }
+            Ok(())
+        }
+        Command::Simulate {
+            scenario,
+            seed,
+            out,
+            duration_scale,
+        } => {
+            let opts = simulate::SimOptions {
+                scenario,
+                seed,
+                duration_scale,
+            };
+            let w = simulate::simulate_to_dir(&opts, &out)?;
+            eprintln!(
+                "alexa simulate: {} frames over {:.0} s, {} sent by the device, written to {}",
+                w.frames,
+                w.seconds,
+                w.labelled,
+                out.display()
+            );
+            Ok(())
+        }
+        Command::Prepare {
+            dataset,
+            out,
+            ack_keep,
+            seed,
+        } => {
+            let p = prepare::prepare(&dataset, &out, &prepare::PrepareOptions { ack_keep, seed })?;
+            print!("{}", p.table());
+            eprintln!(
+                "alexa prepare: {} rows in, {} written to {} ({} NaN content types set to 0)",
+                p.rows_in,
+                p.rows_out,
+                out.display(),
+                p.nan_fixed
+            );
+            Ok(())
+        }
+        Command::Report {
+            dataset,
+            out,
+            ack_keep,
+            seed,
+        } => {
+            report::report(&dataset, &out, &prepare::PrepareOptions { ack_keep, seed })?;
+            eprintln!(
+                "alexa report: figures and summary.md written to {}",
+                out.display()
+            );
             Ok(())
         }
     }
