@@ -73,7 +73,8 @@ for _ in range(2): u.recvfrom(2048)
                 "10.77.0.2",
                 "--device",
                 "fd77::2",
-                "--no-model",
+                "--model",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json"),
                 "--log",
             ])
             .arg(&log),
@@ -140,6 +141,11 @@ v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); v.sendto(b'abcdefghijklmn
             v["src"] == "10.77.0.2" || v["src"] == "fd77::2",
             "a line for a non-device packet: {v}"
         );
+        assert!(
+            v["class"].is_string(),
+            "the shipped model gave no class: {v}"
+        );
+        assert!(v["model"].is_string(), "no model version: {v}");
         for key in [
             "date",
             "dstip",

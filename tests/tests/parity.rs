@@ -96,3 +96,34 @@ fn fixture_corpus() {
     );
     assert!(total.classified >= 150, "{total:?}");
 }
+
+/// A simulated Echo session (all contexts), every frame, with the shipped
+/// model: the kernel's class equals the user-space walk of the same model.
+#[test]
+fn simulator_capture_with_the_shipped_model() {
+    if !privileged() {
+        return;
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let model = alexa::model::file::load(&root.join("models/echo.json")).expect("shipped model");
+    let dir = std::env::temp_dir().join(format!("alexa-parity-sim-{}", std::process::id()));
+    let opts = alexa::simulate::SimOptions {
+        scenario: "all".parse().unwrap(),
+        seed: 3,
+        duration_scale: 0.1,
+    };
+    alexa::simulate::simulate_to_dir(&opts, &dir).expect("simulate");
+    let frames = parity::capture_frames(&dir.join("capture.pcap"));
+    let devices = vec!["192.168.137.94".parse().unwrap()];
+    let n = frames.len() as u64;
+    let r = parity::check_with_model(
+        "simulate seed 3",
+        &devices,
+        Some((&model.nodes, model.version_id())),
+        frames,
+    );
+    eprintln!("parity simulator capture: {r:?}");
+    assert_eq!(r.frames, n);
+    assert!(r.classified > 1_000, "{r:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
