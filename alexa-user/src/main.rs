@@ -60,18 +60,8 @@ enum Command {
     },
     /// Compute the per-packet features of a capture (pcap or pcapng) into a dataset CSV.
     Extract {
-        capture: PathBuf,
-        /// Monitored device addresses; every host when none is named.
-        #[arg(long = "device", value_name = "ADDR")]
-        devices: Vec<IpAddr>,
-        /// Microphone state for packets with no label.
-        #[arg(long, value_enum, default_value_t = OnOff::On)]
-        microphone: OnOff,
-        /// Ground truth: emit exactly the labelled frames, with their class.
-        #[arg(long, value_name = "LABELS.csv")]
-        labels: Option<PathBuf>,
-        #[arg(short = 'o', long = "out", value_name = "OUT.csv")]
-        out: PathBuf,
+        #[command(flatten)]
+        input: CaptureInput,
     },
     /// Train a decision tree on a labelled dataset CSV and write MODEL.json.
     Train {
@@ -102,18 +92,10 @@ enum Command {
     },
     /// Classify a capture in user space with a model: the dataset columns plus `predicted`.
     Classify {
-        capture: PathBuf,
         #[arg(long, value_name = "MODEL.json")]
         model: PathBuf,
-        #[arg(long = "device", value_name = "ADDR")]
-        devices: Vec<IpAddr>,
-        #[arg(long, value_enum, default_value_t = OnOff::On)]
-        microphone: OnOff,
-        /// Classify exactly the labelled frames (and report the metrics).
-        #[arg(long, value_name = "LABELS.csv")]
-        labels: Option<PathBuf>,
-        #[arg(short = 'o', long = "out", value_name = "OUT.csv")]
-        out: PathBuf,
+        #[command(flatten)]
+        input: CaptureInput,
     },
     /// Simulate an Echo's traffic: DIR/capture.pcap, DIR/labels.csv, DIR/devices.txt.
     Simulate {
@@ -158,6 +140,32 @@ enum ClassWeightArg {
     None,
 }
 
+/// A capture and how to read it: shared by `extract` and `classify`.
+#[derive(clap::Args)]
+struct CaptureInput {
+    capture: PathBuf,
+    /// Monitored device addresses; every host when none is named.
+    #[arg(long = "device", value_name = "ADDR")]
+    devices: Vec<IpAddr>,
+    /// Microphone state for packets with no label.
+    #[arg(long, value_enum, default_value_t = OnOff::On)]
+    microphone: OnOff,
+    /// Ground truth: only the labelled frames, with their class (classify also reports metrics).
+    #[arg(long, value_name = "LABELS.csv")]
+    labels: Option<PathBuf>,
+    #[arg(short = 'o', long = "out", value_name = "OUT.csv")]
+    out: PathBuf,
+}
+
+impl CaptureInput {
+    fn labels(&self) -> Result<Option<(PathBuf, Vec<labels::CheckedLabel>)>> {
+        self.labels
+            .as_ref()
+            .map(|p| labels::read_labels(p).map(|l| (p.clone(), l)))
+            .transpose()
+    }
+}
+
 fn device_set(devices: &[IpAddr]) -> extract::DeviceSet {
     (!devices.is_empty()).then(|| {
         devices
@@ -199,22 +207,15 @@ fn dispatch(cli: Cli) -> Result<()> {
                 microphone: microphone == OnOff::On,
                 model: (!no_model).then_some(model),
             })),
-        Command::Extract {
-            capture,
-            devices,
-            microphone,
-            labels,
-            out,
-        } => {
-            let labels = labels
-                .map(|p| labels::read_labels(&p).map(|l| (p, l)))
-                .transpose()?;
+        Command::Extract { input } => {
+            let labels = input.labels()?;
+            let out = &input.out;
             let tally = extract::extract_to_csv(
-                &capture,
-                device_set(&devices),
-                microphone == OnOff::On,
+                &input.capture,
+                device_set(&input.devices),
+                input.microphone == OnOff::On,
                 labels.as_ref().map(|(p, l)| (p.as_path(), l.as_slice())),
-                &out,
+                out,
             )?;
             eprintln!(
                 "alexa extract: {} frames, {} classified, {} rows written to {} ({} from other hosts, {} not classified, {} malformed)",
@@ -292,25 +293,20 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Classify {
-            capture,
             model: model_path,
-            devices,
-            microphone,
-            labels,
-            out,
+            input,
         } => {
             use alexa::model;
             let m = model::load(&model_path)?;
-            let labels = labels
-                .map(|p| labels::read_labels(&p).map(|l| (p, l)))
-                .transpose()?;
+            let labels = input.labels()?;
+            let out = &input.out;
             let (tally, c) = model::classify_capture(
                 &m,
-                &capture,
-                device_set(&devices),
-                microphone == OnOff::On,
+                &input.capture,
+                device_set(&input.devices),
+                input.microphone == OnOff::On,
                 labels.as_ref().map(|(p, l)| (p.as_path(), l.as_slice())),
-                &out,
+                out,
             )?;
             eprintln!(
                 "alexa classify: {} frames, {} rows written to {}",
