@@ -49,7 +49,7 @@ impl Features {
 
 /// What the kernel tells the agent about one classified packet.
 #[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Event {
     /// `bpf_ktime_get_ns()` when the packet was seen (CLOCK_MONOTONIC).
     pub ts_ns: u64,
@@ -63,19 +63,31 @@ pub struct Event {
     pub frame_len: u32,
     /// Class id (`CLASS_NAMES`), or `CLASS_NONE`.
     pub class: u8,
-    /// What the kernel did with it ([`action`]).
+    /// What the kernel did with it (`policy::action`).
     pub action: u8,
-    pub _pad: [u8; 6],
+    /// `policy::flag` bits.
+    pub flags: u8,
+    pub _pad: u8,
+    /// How many bytes of `snap` hold the frame's first bytes (with `flag::SNAP`).
+    pub snap_len: u16,
+    pub _pad2: [u8; 2],
+    /// The frame's first `snap_len` bytes, for the evidence capture.
+    pub snap: [u8; SNAP_LEN],
 }
+
+impl Default for Event {
+    fn default() -> Self {
+        // SAFETY: integers and byte arrays only: all zeroes is a valid value.
+        unsafe { core::mem::zeroed() }
+    }
+}
+
+/// Bytes of a frame the kernel copies into an evidence event: Ethernet, IP
+/// and TCP headers with options, and the start of the payload (a TLS record
+/// header), without shipping whole uploads through the ring buffer.
+pub const SNAP_LEN: usize = 128;
 
 pub const EVENT_SIZE: usize = core::mem::size_of::<Event>();
-
-/// Per-packet actions (`Event::action`).
-pub mod action {
-    pub const PASS: u8 = 0;
-    pub const ALERT: u8 = 1;
-    pub const DROP: u8 = 2;
-}
 
 /// The agent's run-time settings, one entry of the `CONFIG` array map.
 #[repr(C)]
@@ -83,7 +95,32 @@ pub mod action {
 pub struct Config {
     /// 1 microphone on, 0 muted.
     pub microphone: u32,
-    pub _reserved: [u32; 3],
+    /// `policy::mode`.
+    pub mode: u32,
+    /// Quarantine: K `not_justified` packets of a flow within T milliseconds
+    /// quarantine it for Q milliseconds; K = 0 disables quarantine.
+    pub quarantine_packets: u32,
+    pub quarantine_window_ms: u32,
+    pub quarantine_hold_ms: u32,
+    /// Classes (bit = class id) whose events carry the frame's first bytes;
+    /// drops always do.
+    pub evidence_classes: u32,
+    /// [`CONFIG_INITIALIZED`] once an agent has set this up: a restarted
+    /// agent adopting pinned maps keeps what it finds.
+    pub initialized: u32,
+    pub _reserved: u32,
+}
+
+pub const CONFIG_INITIALIZED: u32 = 0xa1e7_a001;
+
+impl Config {
+    pub fn quarantine_rule(&self) -> crate::policy::QuarantineRule {
+        crate::policy::QuarantineRule {
+            packets: self.quarantine_packets,
+            window_ns: self.quarantine_window_ms as u64 * 1_000_000,
+            hold_ns: self.quarantine_hold_ms as u64 * 1_000_000,
+        }
+    }
 }
 
 /// Indices of the per-CPU `COUNTERS` array map.
@@ -102,7 +139,15 @@ pub mod counter {
     pub const RINGBUF_LOST: u32 = 5;
     /// Flow-state updates the flow map refused.
     pub const FLOW_UPDATE_FAILED: u32 = 6;
-    pub const COUNT: u32 = 8;
+    /// Flows put into quarantine.
+    pub const QUARANTINED_FLOWS: u32 = 7;
+    /// Packets dropped because their flow was quarantined.
+    pub const QUARANTINE_DROPS: u32 = 8;
+    /// Packets dropped (by policy or quarantine).
+    pub const DROPPED: u32 = 9;
+    /// Quarantine-record updates the quarantine map refused.
+    pub const QUARANTINE_UPDATE_FAILED: u32 = 10;
+    pub const COUNT: u32 = 11;
     pub const NAMES: [&str; COUNT as usize] = [
         "frames",
         "classified",
@@ -111,12 +156,16 @@ pub mod counter {
         "malformed",
         "ringbuf_lost",
         "flow_update_failed",
-        "reserved",
+        "quarantined_flows",
+        "quarantine_drops",
+        "dropped",
+        "quarantine_update_failed",
     ];
 }
 
-/// Per-class traffic, one entry per class id plus one ([`UNCLASSIFIED`]) for
-/// packets no model classified; the `CLASS_STATS` per-CPU array map.
+/// Per-class traffic by action: the `CLASS_STATS` per-CPU array map, entry
+/// [`stat_index`]`(class, action)`, with one more class row ([`UNCLASSIFIED`])
+/// for packets no model classified.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClassStat {
@@ -127,6 +176,13 @@ pub struct ClassStat {
 
 /// `CLASS_STATS` index of packets no model classified.
 pub const UNCLASSIFIED: u32 = crate::contract::NUM_CLASSES as u32;
+/// Entries of `CLASS_STATS`.
+pub const CLASS_STAT_ENTRIES: u32 = (UNCLASSIFIED + 1) * crate::policy::action::COUNT as u32;
+
+#[inline(always)]
+pub fn stat_index(class_row: u32, action: u8) -> u32 {
+    class_row * crate::policy::action::COUNT as u32 + action as u32
+}
 
 /// Model slots: the tree map holds two trees of `TREE_CAPACITY` nodes; the
 /// agent writes a new model into the slot not in use, then flips `ACTIVE`
@@ -146,6 +202,23 @@ pub mod maps {
     pub const EVENTS: &str = "EVENTS";
     pub const COUNTERS: &str = "COUNTERS";
     pub const CONFIG: &str = "CONFIG";
+    /// Action per class id (`policy::action`).
+    pub const POLICY: &str = "POLICY";
+    pub const QUARANTINE: &str = "QUARANTINE";
+    /// Every map, for pinning and `alexa detach`.
+    pub const ALL: [&str; 11] = [
+        TREE,
+        MODELS,
+        ACTIVE,
+        CLASS_STATS,
+        DEVICES,
+        FLOWS,
+        EVENTS,
+        COUNTERS,
+        CONFIG,
+        POLICY,
+        QUARANTINE,
+    ];
 }
 
 /// Name of the XDP program in the object file.
@@ -153,6 +226,8 @@ pub const PROGRAM_NAME: &str = "alexa_classify";
 
 /// Capacity of the kernel's LRU flow map.
 pub const FLOW_CAPACITY: u32 = 65_536;
+/// Capacity of the quarantine map: flows with recent `not_justified` packets.
+pub const QUARANTINE_CAPACITY: u32 = 16_384;
 /// Capacity of the device set.
 pub const DEVICE_CAPACITY: u32 = 64;
 /// Ring buffer size in bytes (a power of two, a multiple of the page size).
@@ -168,6 +243,7 @@ mod pod {
     unsafe impl aya::Pod for super::ClassStat {}
     unsafe impl aya::Pod for crate::flow::FlowKey {}
     unsafe impl aya::Pod for crate::flow::FlowState {}
+    unsafe impl aya::Pod for crate::policy::Quarantine {}
 }
 
 #[cfg(test)]
@@ -177,7 +253,8 @@ mod tests {
     #[test]
     fn layouts_have_no_hidden_padding() {
         assert_eq!(core::mem::size_of::<Features>(), 32);
-        assert_eq!(EVENT_SIZE, 88);
-        assert_eq!(core::mem::size_of::<Config>(), 16);
+        assert_eq!(EVENT_SIZE, 88 + SNAP_LEN);
+        assert_eq!(core::mem::size_of::<Config>(), 32);
+        assert_eq!(core::mem::size_of::<crate::policy::Quarantine>(), 24);
     }
 }

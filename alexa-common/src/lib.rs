@@ -12,6 +12,7 @@ pub mod event;
 pub mod flow;
 pub mod frame;
 pub mod parse;
+pub mod policy;
 pub mod tree;
 
 pub use contract::*;
@@ -19,4 +20,5 @@ pub use event::*;
 pub use flow::{advance, FlowKey, FlowState, FlowStep};
 pub use frame::{Frame, Plain};
 pub use parse::{parse, Packet, Payload, Verdict};
+pub use policy::{action, flag, mode, Quarantine, QuarantineRule};
 pub use tree::{Node, TREE_CAPACITY, TREE_MAX_DEPTH};

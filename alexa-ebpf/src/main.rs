@@ -1,19 +1,22 @@
 //! The XDP classifier. For each frame: parse it with the shared contract
 //! parser, skip anything that is not a monitored device's TCP/UDP packet,
 //! advance the packet's flow, build its feature record and send it to the
-//! agent through the ring buffer. Nothing here ever drops a packet: every
-//! path returns XDP_PASS (fail open).
+//! agent through the ring buffer, then apply the policy. Only a monitored
+//! device's classified packet can be dropped, and only in enforce mode;
+//! everything else (foreign hosts, other protocols, malformed frames, any
+//! failure) returns XDP_PASS (fail open).
 #![no_std]
 #![no_main]
 
 use alexa_common::{
-    counter, flow, parse, tree, ClassStat, Config, Event, Features, FlowKey, FlowState, Frame,
-    Node, Packet, Plain, Verdict, CLASS_NONE, DEVICE_CAPACITY, FLOW_CAPACITY, MODEL_SLOTS,
-    NUM_CLASSES, RINGBUF_BYTES, TREE_CAPACITY, UNCLASSIFIED,
+    action, class_id, counter, flag, flow, parse, policy, stat_index, tree, ClassStat, Config,
+    Event, Features, FlowKey, FlowState, Frame, Node, Packet, Plain, Quarantine, Verdict,
+    CLASS_NONE, CLASS_STAT_ENTRIES, DEVICE_CAPACITY, FLOW_CAPACITY, MODEL_SLOTS, NUM_CLASSES,
+    QUARANTINE_CAPACITY, RINGBUF_BYTES, SNAP_LEN, TREE_CAPACITY, UNCLASSIFIED,
 };
 use aya_ebpf::{
-    bindings::xdp_action::XDP_PASS,
-    helpers::bpf_ktime_get_ns,
+    bindings::xdp_action::{XDP_DROP, XDP_PASS},
+    helpers::{bpf_ktime_get_ns, bpf_xdp_load_bytes},
     macros::{map, xdp},
     maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
     programs::XdpContext,
@@ -47,9 +50,18 @@ static MODELS: Array<u32> = Array::with_max_entries(MODEL_SLOTS, 0);
 #[map]
 static ACTIVE: Array<u32> = Array::with_max_entries(1, 0);
 
+/// Packets and bytes per (class, action).
 #[map]
-static CLASS_STATS: PerCpuArray<ClassStat> =
-    PerCpuArray::with_max_entries(NUM_CLASSES as u32 + 1, 0);
+static CLASS_STATS: PerCpuArray<ClassStat> = PerCpuArray::with_max_entries(CLASS_STAT_ENTRIES, 0);
+
+/// Action per class id; a missing or unknown value passes.
+#[map]
+static POLICY: Array<u32> = Array::with_max_entries(NUM_CLASSES as u32, 0);
+
+/// Flows with recent `not_justified` packets, and quarantined ones.
+#[map]
+static QUARANTINE: LruHashMap<FlowKey, Quarantine> =
+    LruHashMap::with_max_entries(QUARANTINE_CAPACITY, 0);
 
 /// The frame of an XDP context, read through bounds checks the verifier sees.
 struct XdpFrame<'a>(&'a XdpContext);
@@ -88,7 +100,11 @@ pub fn alexa_classify(ctx: XdpContext) -> u32 {
     // SAFETY: a lookup in a hash map this program owns; the value is not kept.
     let is_device = |addr: &[u8; 16]| unsafe { DEVICES.get(addr) }.is_some();
     match parse(&XdpFrame(&ctx), is_device) {
-        Verdict::Packet(pkt) => classify(&ctx, &pkt),
+        Verdict::Packet(pkt) => {
+            if classify(&ctx, &pkt) == action::DROP {
+                return XDP_DROP;
+            }
+        }
         Verdict::Foreign => count(counter::FOREIGN),
         Verdict::Other => count(counter::OTHER),
         Verdict::Malformed => count(counter::MALFORMED),
@@ -96,8 +112,9 @@ pub fn alexa_classify(ctx: XdpContext) -> u32 {
     XDP_PASS
 }
 
+/// Classifies a device packet, reports it and returns the action taken.
 #[inline(always)]
-fn classify(ctx: &XdpContext, pkt: &Packet) {
+fn classify(ctx: &XdpContext, pkt: &Packet) -> u8 {
     // SAFETY: a helper with no arguments.
     let now_ns = unsafe { bpf_ktime_get_ns() };
     // SAFETY: the value is copied out by `advance` before the map changes.
@@ -106,40 +123,117 @@ fn classify(ctx: &XdpContext, pkt: &Packet) {
     if FLOWS.insert(pkt.key, state, 0).is_err() {
         count(counter::FLOW_UPDATE_FAILED);
     }
-    let microphone = CONFIG.get(0).is_some_and(|c| c.microphone != 0);
-    let features = flow::features(pkt, &step, microphone);
+    let config = CONFIG.get(0).copied().unwrap_or_default();
+    let features = flow::features(pkt, &step, config.microphone != 0);
     let (class, model_version) = classify_with_model(&features);
     let frame_len = (ctx.data_end() - ctx.data()) as u32;
     count(counter::CLASSIFIED);
-    let stat_index = if class == CLASS_NONE {
+    let decision = enforce(&pkt.key, class, &config, now_ns);
+    if decision.flags & flag::QUARANTINE_START != 0 {
+        count(counter::QUARANTINED_FLOWS);
+    }
+    if decision.action == action::DROP {
+        count(counter::DROPPED);
+        if decision.flags & flag::QUARANTINE != 0 {
+            count(counter::QUARANTINE_DROPS);
+        }
+    }
+    let class_row = if class == CLASS_NONE {
         UNCLASSIFIED
     } else {
         class as u32
     };
-    if let Some(stat) = CLASS_STATS.get_ptr_mut(stat_index) {
+    if let Some(stat) = CLASS_STATS.get_ptr_mut(stat_index(class_row, decision.action)) {
         // SAFETY: a per-CPU slot: no other program run touches it concurrently.
         unsafe {
             (*stat).packets += 1;
             (*stat).bytes += frame_len as u64;
         }
     }
+    let evidence = decision.action == action::DROP
+        || (class < 32 && config.evidence_classes & (1 << class) != 0);
     match EVENTS.reserve::<Event>(0) {
         Some(mut entry) => {
-            entry.write(Event {
-                ts_ns: now_ns,
-                features,
-                src: pkt.key.src,
-                dst: pkt.key.dst,
-                model_version,
-                frame_len,
-                class,
-                action: alexa_common::action::PASS,
-                _pad: [0; 6],
-            });
+            let ev = entry.as_mut_ptr();
+            // SAFETY: `ev` points to a reserved, writable ring-buffer record
+            // of Event's size; every field is written before the submit.
+            unsafe {
+                (*ev).ts_ns = now_ns;
+                (*ev).features = features;
+                (*ev).src = pkt.key.src;
+                (*ev).dst = pkt.key.dst;
+                (*ev).model_version = model_version;
+                (*ev).frame_len = frame_len;
+                (*ev).class = class;
+                (*ev).action = decision.action;
+                (*ev)._pad = 0;
+                (*ev)._pad2 = [0; 2];
+                let mut flags = decision.flags;
+                let mut snap_len = 0u16;
+                if evidence {
+                    let n = if frame_len < SNAP_LEN as u32 {
+                        frame_len
+                    } else {
+                        SNAP_LEN as u32
+                    };
+                    // The verifier wants the length visibly within [1, SNAP_LEN]:
+                    // a mask gives it that (n is already in range, so a no-op).
+                    let len = (n.wrapping_sub(1) & (SNAP_LEN as u32 - 1)) + 1;
+                    if n > 0
+                        && bpf_xdp_load_bytes(ctx.ctx, 0, (*ev).snap.as_mut_ptr() as *mut _, len)
+                            == 0
+                    {
+                        flags |= flag::SNAP;
+                        snap_len = len as u16;
+                    }
+                }
+                (*ev).flags = flags;
+                (*ev).snap_len = snap_len;
+            }
             entry.submit(0);
         }
         None => count(counter::RINGBUF_LOST),
     }
+    decision.action
+}
+
+/// The policy's action for `class`, with the flow's quarantine state and the
+/// mode applied (the shared `policy::decide`); the quarantine record is kept
+/// only for flows that have had a `not_justified` packet.
+#[inline(always)]
+fn enforce(key: &FlowKey, class: u8, config: &Config, now_ns: u64) -> policy::Decision {
+    let policy_action = if class == CLASS_NONE {
+        action::PASS
+    } else {
+        POLICY.get(class as u32).map_or(action::PASS, |a| *a as u8)
+    };
+    let counts = class_id(policy::QUARANTINE_CLASS) == Some(class);
+    // SAFETY: the value is copied out before the map changes.
+    let stored = unsafe { QUARANTINE.get(key) }.copied();
+    if stored.is_none() && !counts {
+        let mut none = Quarantine::default();
+        return policy::decide(
+            policy_action,
+            false,
+            &mut none,
+            &config.quarantine_rule(),
+            config.mode,
+            now_ns,
+        );
+    }
+    let mut q = stored.unwrap_or_default();
+    let d = policy::decide(
+        policy_action,
+        counts,
+        &mut q,
+        &config.quarantine_rule(),
+        config.mode,
+        now_ns,
+    );
+    if d.store && QUARANTINE.insert(key, &q, 0).is_err() {
+        count(counter::QUARANTINE_UPDATE_FAILED);
+    }
+    d
 }
 
 /// The class the active model gives, and that model's version; `CLASS_NONE`

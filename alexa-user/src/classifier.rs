@@ -1,18 +1,31 @@
 //! The XDP classifier as user space holds it: the embedded object, loaded
 //! into the kernel, its maps filled, attached to an interface, and run on
 //! single frames through `BPF_PROG_TEST_RUN` for tests and benchmarks.
+//!
+//! An agent loads it *pinned*: every map and the XDP link live in a bpffs
+//! directory, so the kernel keeps classifying and enforcing while no agent
+//! runs, and a restarted agent adopts the same maps (state, counters, model)
+//! and swaps its freshly loaded program into the existing link atomically.
 
-use std::net::IpAddr;
+use std::{
+    net::IpAddr,
+    os::fd::OwnedFd,
+    path::{Path, PathBuf},
+};
 
 use alexa_common::{
-    counter, maps, ClassStat, Config, Event, Node, EVENT_SIZE, MODEL_SLOTS, NUM_CLASSES,
-    PROGRAM_NAME, TREE_CAPACITY,
+    action, counter, maps, mode, policy, stat_index, ClassStat, Config, Event, Node,
+    CONFIG_INITIALIZED, EVENT_SIZE, MODEL_SLOTS, NUM_CLASSES, PROGRAM_NAME, TREE_CAPACITY,
+    UNCLASSIFIED,
 };
 use anyhow::{anyhow, bail, Context as _, Result};
 use aya::{
     maps::{Array, HashMap, MapData, PerCpuArray, RingBuf},
-    programs::{TestRun, TestRunOptions, Xdp, XdpMode},
-    Ebpf,
+    programs::{
+        links::{FdLink, PinnedLink},
+        TestRun, TestRunOptions, Xdp, XdpMode,
+    },
+    Ebpf, EbpfLoader,
 };
 
 use crate::record::ip_to_mapped;
@@ -34,19 +47,157 @@ pub struct Classifier {
     /// When the active slot last flipped: the other slot may still have a
     /// walk in flight on some CPU until a grace period has passed.
     last_flip: Option<std::time::Instant>,
+    pin_dir: Option<PathBuf>,
+    /// Keeps the kernel's BPF run-time statistics on while held.
+    stats: Option<OwnedFd>,
+}
+
+/// Defaults a fresh (not adopted) classifier starts with.
+pub const DEFAULT_QUARANTINE_PACKETS: u32 = 20;
+pub const DEFAULT_QUARANTINE_WINDOW_MS: u32 = 2_000;
+pub const DEFAULT_QUARANTINE_HOLD_MS: u32 = 60_000;
+
+/// How an attach went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attached {
+    /// "driver" or "generic"; "pinned" when an existing link was adopted.
+    pub mode: &'static str,
+    /// The program replaced the one in a pinned link left by an earlier agent.
+    pub adopted: bool,
+}
+
+/// Per-class packets and bytes by action, summed over CPUs.
+pub type ClassActionStats = [[ClassStat; action::COUNT]; NUM_CLASSES + 1];
+
+/// File name of the pinned XDP link for `iface` in the pin directory.
+fn link_pin_name(iface: &str) -> String {
+    format!("link_{iface}")
+}
+
+/// `statfs` magic of a BPF filesystem.
+const BPF_FS_MAGIC: i64 = 0xcafe4a11;
+
+fn is_bpffs(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt as _;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: a valid path and a zeroed statfs to fill.
+    unsafe {
+        let mut st: libc::statfs = std::mem::zeroed();
+        libc::statfs(c.as_ptr(), &mut st) == 0 && st.f_type as i64 == BPF_FS_MAGIC
+    }
+}
+
+fn mount_bpffs(at: &Path) -> Result<()> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let target = std::ffi::CString::new(at.as_os_str().as_bytes())?;
+    // SAFETY: valid NUL-terminated strings; no data argument beyond the mode.
+    let rc = unsafe {
+        libc::mount(
+            c"bpf".as_ptr(),
+            target.as_ptr(),
+            c"bpf".as_ptr(),
+            0,
+            c"mode=0700".as_ptr().cast(),
+        )
+    };
+    if rc != 0 {
+        bail!(
+            "{}: cannot mount a BPF filesystem: {}",
+            at.display(),
+            std::io::Error::last_os_error()
+        );
+    }
+    Ok(())
+}
+
+/// Makes `dir` (a directory on a bpffs) ready to hold pins.
+fn prepare_pin_dir(dir: &Path) -> Result<()> {
+    let parent = dir
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !is_bpffs(dir) && !is_bpffs(parent) && parent == Path::new("/sys/fs/bpf") {
+        // What systemd does at boot; some minimal systems do not.
+        mount_bpffs(parent)?;
+    }
+    if !is_bpffs(dir) && !is_bpffs(parent) {
+        bail!(
+            "{}: not on a BPF filesystem (mount one with `mount -t bpf bpf {}`)",
+            dir.display(),
+            parent.display()
+        );
+    }
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create the pin directory", dir.display()))?;
+    Ok(())
+}
+
+/// Removes everything an agent pinned in `dir`: the XDP link (which detaches
+/// the program), every map, and the directory. Returns what was removed.
+pub fn detach(dir: &Path) -> Result<Vec<String>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => bail!("{}: cannot read the pin directory: {e}", dir.display()),
+    };
+    let known: Vec<&str> = maps::ALL.to_vec();
+    let mut removed = Vec::new();
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    // Links first: the program stops seeing packets before its maps go.
+    names.sort_by_key(|n| !n.starts_with("link_"));
+    for name in names {
+        if !name.starts_with("link_") && !known.contains(&name.as_str()) {
+            bail!(
+                "{}: unexpected entry {name:?}; not an alexa pin directory?",
+                dir.display()
+            );
+        }
+        let path = dir.join(&name);
+        std::fs::remove_file(&path)
+            .with_context(|| format!("{}: cannot remove", path.display()))?;
+        removed.push(name);
+    }
+    std::fs::remove_dir(dir).with_context(|| format!("{}: cannot remove", dir.display()))?;
+    Ok(removed)
 }
 
 /// Far longer than any XDP run (microseconds, inside one softirq) takes.
 const SLOT_GRACE: std::time::Duration = std::time::Duration::from_millis(10);
 
 impl Classifier {
-    /// Loads the program into the kernel (not attached yet).
+    /// Loads the program into the kernel (not attached yet) with maps of
+    /// its own, gone when it is dropped; initialised with the defaults.
     pub fn load() -> Result<Self> {
+        let mut c = Self::load_with(EbpfLoader::new(), None)?;
+        c.initialize()?;
+        Ok(c)
+    }
+
+    /// Loads the program with its maps pinned in `dir`: maps already pinned
+    /// there (by an earlier agent) are adopted with their contents; new ones
+    /// are created and pinned. [`Self::is_initialized`] tells which.
+    pub fn load_pinned(dir: &Path) -> Result<Self> {
+        prepare_pin_dir(dir)?;
+        let paths: Vec<(&str, PathBuf)> = maps::ALL.iter().map(|m| (*m, dir.join(m))).collect();
+        let mut loader = EbpfLoader::new();
+        for (name, path) in &paths {
+            loader.map_pin_path(name, path.as_path());
+        }
+        Self::load_with(loader, Some(dir.to_owned()))
+    }
+
+    fn load_with(mut loader: EbpfLoader, pin_dir: Option<PathBuf>) -> Result<Self> {
         if OBJECT.is_empty() {
             bail!("this alexa binary was built without the XDP object (AYA_BUILD_SKIP); rebuild with `cargo xtask build`");
         }
-        let mut ebpf =
-            Ebpf::load(OBJECT).map_err(|e| anyhow!("cannot load the XDP object: {e}"))?;
+        let mut ebpf = loader
+            .load(OBJECT)
+            .map_err(|e| anyhow!("cannot load the XDP object: {e}"))?;
         let program: &mut Xdp = ebpf
             .program_mut(PROGRAM_NAME)
             .context("the XDP object has no classifier program")?
@@ -57,12 +208,79 @@ impl Classifier {
                 verifier_message(&e)
             )
         })?;
-        let mut classifier = Classifier {
+        Ok(Classifier {
             ebpf,
             last_flip: None,
-        };
-        classifier.set_microphone(true)?;
-        Ok(classifier)
+            pin_dir,
+            stats: None,
+        })
+    }
+
+    /// True when the maps hold an earlier agent's settings (adopted pins).
+    pub fn is_initialized(&self) -> Result<bool> {
+        Ok(self.config()?.initialized == CONFIG_INITIALIZED)
+    }
+
+    /// Writes the defaults: microphone on, monitor mode, the default
+    /// enforce policy, quarantine K=20 in 2 s for 60 s, evidence of
+    /// `not_justified` packets.
+    pub fn initialize(&mut self) -> Result<()> {
+        let evidence = alexa_common::class_id(policy::QUARANTINE_CLASS).map_or(0, |c| 1u32 << c);
+        self.set_policy(&policy::default_policy())?;
+        self.update_config(|c| {
+            *c = Config {
+                microphone: 1,
+                mode: mode::MONITOR,
+                quarantine_packets: DEFAULT_QUARANTINE_PACKETS,
+                quarantine_window_ms: DEFAULT_QUARANTINE_WINDOW_MS,
+                quarantine_hold_ms: DEFAULT_QUARANTINE_HOLD_MS,
+                evidence_classes: evidence,
+                initialized: CONFIG_INITIALIZED,
+                _reserved: 0,
+            }
+        })
+    }
+
+    pub fn config(&self) -> Result<Config> {
+        let map = self.ebpf.map(maps::CONFIG).context("no CONFIG map")?;
+        let config: Array<_, Config> = Array::try_from(map)?;
+        Ok(config.get(&0, 0)?)
+    }
+
+    /// Changes the run-time settings (one map write: the kernel sees the
+    /// old or the new entry, never a mix... per field, see docs/agent.md).
+    pub fn update_config(&mut self, f: impl FnOnce(&mut Config)) -> Result<()> {
+        let mut config: Array<_, Config> = Array::try_from(self.map(maps::CONFIG)?)?;
+        let mut c = config.get(&0, 0)?;
+        f(&mut c);
+        config.set(0, c, 0)?;
+        Ok(())
+    }
+
+    pub fn set_mode(&mut self, m: u32) -> Result<()> {
+        self.update_config(|c| c.mode = m)
+    }
+
+    /// The action per class id.
+    pub fn policy(&self) -> Result<[u8; NUM_CLASSES]> {
+        let map = self.ebpf.map(maps::POLICY).context("no POLICY map")?;
+        let policy: Array<_, u32> = Array::try_from(map)?;
+        let mut out = [action::PASS; NUM_CLASSES];
+        for (i, a) in out.iter_mut().enumerate() {
+            *a = policy.get(&(i as u32), 0)? as u8;
+        }
+        Ok(out)
+    }
+
+    pub fn set_policy(&mut self, actions: &[u8; NUM_CLASSES]) -> Result<()> {
+        if let Some(bad) = actions.iter().find(|a| **a as usize >= action::COUNT) {
+            bail!("action {bad} is not one of pass, alert, drop");
+        }
+        let mut policy: Array<_, u32> = Array::try_from(self.map(maps::POLICY)?)?;
+        for (i, a) in actions.iter().enumerate() {
+            policy.set(i as u32, *a as u32, 0)?;
+        }
+        Ok(())
     }
 
     fn program(&mut self) -> &mut Xdp {
@@ -73,8 +291,69 @@ impl Classifier {
             .expect("checked at load")
     }
 
-    /// Attaches to `iface`; returns the mode that worked.
+    /// Attaches to `iface` and pins the link, or, when an earlier agent's
+    /// link for `iface` is pinned, swaps this program into it atomically
+    /// (`bpf_link_update`): no packet goes unclassified in between.
+    pub fn attach_pinned(&mut self, iface: &str, mode: AttachMode) -> Result<Attached> {
+        let dir = self
+            .pin_dir
+            .clone()
+            .context("attach_pinned needs a classifier loaded with load_pinned")?;
+        let link_path = dir.join(link_pin_name(iface));
+        if let Some(other) = std::fs::read_dir(&dir)?
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with("link_") && *n != link_pin_name(iface))
+        {
+            bail!(
+                "{}: the classifier is attached to {} already; `alexa detach --pin-dir {}` first",
+                dir.display(),
+                other.trim_start_matches("link_"),
+                dir.display()
+            );
+        }
+        if link_path.exists() {
+            let pinned = PinnedLink::from_pin(&link_path)
+                .with_context(|| format!("{}: cannot open the pinned link", link_path.display()))?;
+            let link = aya::programs::xdp::XdpLink::try_from(FdLink::from(pinned))
+                .with_context(|| format!("{}: not an XDP link", link_path.display()))?;
+            let id = self
+                .program()
+                .attach_to_link(link)
+                .context("cannot swap the program into the pinned link")?;
+            // Ours to keep open or drop: the pin keeps the link alive.
+            let owned = self.program().take_link(id)?;
+            drop(owned);
+            return Ok(Attached {
+                mode: "pinned",
+                adopted: true,
+            });
+        }
+        let (id, name) = self.attach_link(iface, mode)?;
+        let owned = self.program().take_link(id)?;
+        let fd_link = FdLink::try_from(owned).map_err(|e| {
+            anyhow!("the kernel attached XDP without a BPF link, which cannot be pinned: {e}")
+        })?;
+        fd_link
+            .pin(&link_path)
+            .with_context(|| format!("{}: cannot pin the link", link_path.display()))?;
+        Ok(Attached {
+            mode: name,
+            adopted: false,
+        })
+    }
+
+    /// Attaches to `iface` for as long as this classifier lives; returns the
+    /// mode that worked.
     pub fn attach(&mut self, iface: &str, mode: AttachMode) -> Result<&'static str> {
+        Ok(self.attach_link(iface, mode)?.1)
+    }
+
+    fn attach_link(
+        &mut self,
+        iface: &str,
+        mode: AttachMode,
+    ) -> Result<(aya::programs::xdp::XdpLinkId, &'static str)> {
         let tries: &[(XdpMode, &str)] = match mode {
             AttachMode::Auto => &[(XdpMode::Driver, "driver"), (XdpMode::Skb, "generic")],
             AttachMode::Drv => &[(XdpMode::Driver, "driver")],
@@ -83,7 +362,7 @@ impl Classifier {
         let mut last = None;
         for (m, name) in tries {
             match self.program().attach(iface, *m) {
-                Ok(_) => return Ok(name),
+                Ok(id) => return Ok((id, name)),
                 Err(e) => last = Some(e),
             }
         }
@@ -101,12 +380,44 @@ impl Classifier {
         Ok(())
     }
 
-    pub fn set_microphone(&mut self, on: bool) -> Result<()> {
-        let mut config: Array<_, Config> = Array::try_from(self.map(maps::CONFIG)?)?;
-        let mut c = config.get(&0, 0)?;
-        c.microphone = on as u32;
-        config.set(0, c, 0)?;
+    /// Makes the monitored set exactly `addrs` (adding before removing, so
+    /// a device in both the old and new sets is never unwatched).
+    pub fn set_devices(&mut self, addrs: &[IpAddr]) -> Result<()> {
+        for a in addrs {
+            self.add_device(*a)?;
+        }
+        let want: Vec<[u8; 16]> = addrs.iter().map(|a| ip_to_mapped(*a)).collect();
+        let mut devices: HashMap<_, [u8; 16], u8> = HashMap::try_from(self.map(maps::DEVICES)?)?;
+        let stale: Vec<[u8; 16]> = devices
+            .keys()
+            .filter_map(|k| k.ok())
+            .filter(|k| !want.contains(k))
+            .collect();
+        for k in stale {
+            devices.remove(&k)?;
+        }
         Ok(())
+    }
+
+    pub fn set_microphone(&mut self, on: bool) -> Result<()> {
+        self.update_config(|c| c.microphone = on as u32)
+    }
+
+    /// Turns on the kernel's per-program run-time statistics for as long as
+    /// this classifier lives (they cost two clock reads per packet).
+    pub fn enable_run_stats(&mut self) -> Result<()> {
+        let fd = aya::sys::enable_stats(aya::sys::Stats::RunTime)
+            .map_err(|e| anyhow!("cannot enable BPF run-time statistics: {e}"))?;
+        self.stats = Some(fd);
+        Ok(())
+    }
+
+    /// Total run time and run count of this program (since it was loaded),
+    /// when statistics are on.
+    pub fn run_stats(&mut self) -> Option<(std::time::Duration, u64)> {
+        self.stats.as_ref()?;
+        let info = self.program().info().ok()?;
+        Some((info.run_time(), info.run_count()))
     }
 
     /// Loads a compiled tree without disturbing packets in flight: the nodes
@@ -158,21 +469,38 @@ impl Classifier {
         Ok(models.get(&slot, 0)?)
     }
 
-    /// Per-class packets and bytes, summed over CPUs; the last entry counts
-    /// packets no model classified.
-    pub fn class_stats(&self) -> Result<[ClassStat; NUM_CLASSES + 1]> {
+    /// Per-class packets and bytes by action, summed over CPUs; the last
+    /// row counts packets no model classified.
+    pub fn class_action_stats(&self) -> Result<ClassActionStats> {
         let map = self
             .ebpf
             .map(maps::CLASS_STATS)
             .context("no CLASS_STATS map")?;
         let stats: PerCpuArray<_, ClassStat> = PerCpuArray::try_from(map)?;
+        let mut out = [[ClassStat::default(); action::COUNT]; NUM_CLASSES + 1];
+        for (row, by_action) in out.iter_mut().enumerate() {
+            for (a, slot) in by_action.iter_mut().enumerate() {
+                for s in stats.get(&stat_index(row as u32, a as u8), 0)?.iter() {
+                    slot.packets += s.packets;
+                    slot.bytes += s.bytes;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Per-class packets and bytes whatever the action; the last entry
+    /// counts packets no model classified.
+    pub fn class_stats(&self) -> Result<[ClassStat; NUM_CLASSES + 1]> {
+        let by_action = self.class_action_stats()?;
         let mut out = [ClassStat::default(); NUM_CLASSES + 1];
-        for (i, slot) in out.iter_mut().enumerate() {
-            for s in stats.get(&(i as u32), 0)?.iter() {
+        for (slot, row) in out.iter_mut().zip(by_action.iter()) {
+            for s in row {
                 slot.packets += s.packets;
                 slot.bytes += s.bytes;
             }
         }
+        debug_assert_eq!(out.len(), UNCLASSIFIED as usize + 1);
         Ok(out)
     }
 

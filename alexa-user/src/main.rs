@@ -3,8 +3,11 @@
 use std::{collections::HashSet, net::IpAddr, path::PathBuf, process::ExitCode};
 
 use alexa::{
-    agent::{self, RunOptions},
-    classifier::AttachMode,
+    agent::{
+        self,
+        args::{self, ModelCommand, OnOff, PolicyCommand, RunArgs, SocketArg},
+        control,
+    },
     extract, labels, prepare,
     record::ip_to_mapped,
     report, simulate,
@@ -23,40 +26,45 @@ struct Cli {
     command: Command,
 }
 
-/// The shipped model, relative to the working directory (the repository, or
-/// the directory `cargo xtask deploy` installs into).
-const DEFAULT_MODEL: &str = "models/echo.json";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum OnOff {
-    On,
-    Off,
-}
-
 #[derive(Subcommand)]
 enum Command {
-    /// Attach the XDP classifier to an interface and log every device packet as JSON lines.
-    Run {
-        /// Interface the device's packets arrive on (the gateway's LAN side).
+    /// Run the agent: classify (and in enforce mode, drop) the devices' packets on an interface.
+    Run(#[command(flatten)] Box<RunArgs>),
+    /// Remove the pinned classifier (program link and maps) left attached by `alexa run`.
+    Detach {
+        #[arg(long, value_name = "DIR", default_value = agent::DEFAULT_PIN_DIR)]
+        pin_dir: PathBuf,
+        #[command(flatten)]
+        socket: SocketArg,
+    },
+    /// Tell the running agent the microphone's state.
+    Mic {
+        #[arg(value_enum)]
+        state: OnOff,
+        #[command(flatten)]
+        socket: SocketArg,
+    },
+    /// Manage the running agent's model.
+    Model {
+        #[command(subcommand)]
+        command: ModelCommand,
+        #[command(flatten)]
+        socket: SocketArg,
+    },
+    /// Manage the running agent's policy.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+        #[command(flatten)]
+        socket: SocketArg,
+    },
+    /// Show the running agent's state and counters.
+    Status {
+        /// The raw status as JSON.
         #[arg(long)]
-        iface: String,
-        /// Address of a monitored device (repeat for several).
-        #[arg(long = "device", value_name = "ADDR", required = true)]
-        devices: Vec<IpAddr>,
-        /// Where to write the JSON lines (`-`: standard output).
-        #[arg(long, value_name = "FILE|-")]
-        log: Option<PathBuf>,
-        #[arg(long, value_enum, default_value_t = AttachMode::Auto)]
-        xdp_mode: AttachMode,
-        /// The microphone's state at start.
-        #[arg(long, value_enum, default_value_t = OnOff::On)]
-        microphone: OnOff,
-        /// Decision-tree model (MODEL.json) to classify with.
-        #[arg(long, value_name = "FILE", default_value = DEFAULT_MODEL)]
-        model: PathBuf,
-        /// Log packets unclassified, without any model.
-        #[arg(long, conflicts_with = "model")]
-        no_model: bool,
+        json: bool,
+        #[command(flatten)]
+        socket: SocketArg,
     },
     /// Compute the per-packet features of a capture (pcap or pcapng) into a dataset CSV.
     Extract {
@@ -188,25 +196,29 @@ fn main() -> ExitCode {
 
 fn dispatch(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run {
-            iface,
-            devices,
-            log,
-            xdp_mode,
-            microphone,
-            model,
-            no_model,
-        } => tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?
-            .block_on(agent::run(RunOptions {
-                iface,
-                devices,
-                log,
-                mode: xdp_mode,
-                microphone: microphone == OnOff::On,
-                model: (!no_model).then_some(model),
-            })),
+        Command::Run(args) => {
+            let opts = args.options()?;
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?
+                .block_on(agent::run(opts))
+        }
+        Command::Detach { pin_dir, socket } => detach(&pin_dir, &socket.path),
+        Command::Mic { state, socket } => args::send(
+            &socket.path,
+            control::Request::Mic {
+                on: state == OnOff::On,
+            },
+        ),
+        Command::Model {
+            command: ModelCommand::Load { file },
+            socket,
+        } => args::model_load(&socket.path, file),
+        Command::Policy {
+            command: PolicyCommand::Set { rules },
+            socket,
+        } => args::send(&socket.path, control::Request::PolicySet { rules }),
+        Command::Status { json, socket } => args::status(&socket.path, json),
         Command::Extract { input } => {
             let labels = input.labels()?;
             let out = &input.out;
@@ -375,4 +387,28 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// Refuses while an agent answers on the socket: it would go on reading an
+/// orphaned ring buffer while nothing classifies.
+fn detach(pin_dir: &std::path::Path, socket: &std::path::Path) -> Result<()> {
+    agent::require_root("alexa detach")?;
+    if let Ok(r) = control::request(socket, &control::Request::Status) {
+        let pid = r.status.map(|s| s.pid).unwrap_or(0);
+        anyhow::bail!(
+            "an agent (pid {pid}) is running on {}: stop it first (systemctl stop alexa)",
+            socket.display()
+        );
+    }
+    let removed = alexa::classifier::detach(pin_dir)?;
+    if removed.is_empty() {
+        println!("nothing pinned in {}", pin_dir.display());
+    } else {
+        println!(
+            "detached: removed {} from {}",
+            removed.join(", "),
+            pin_dir.display()
+        );
+    }
+    Ok(())
 }

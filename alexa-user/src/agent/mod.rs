@@ -1,0 +1,597 @@
+//! `alexa run`: the agent. It loads the classifier with its state pinned
+//! (adopting what an earlier agent left), attaches it, applies the policy,
+//! and then, until SIGTERM or Ctrl-C: logs every verdict, keeps the evidence,
+//! answers the control socket, serves metrics and the local API. When it
+//! stops, the pinned classifier keeps enforcing; `alexa detach` removes it.
+
+pub mod args;
+pub mod control;
+pub mod evidence;
+pub mod http;
+pub mod log;
+pub mod metrics;
+pub mod policy;
+
+use std::{
+    collections::VecDeque,
+    net::{IpAddr, SocketAddr},
+    path::{Path, PathBuf},
+    sync::{Arc, Mutex},
+    time::Instant,
+};
+
+use alexa_common::{action, class_name, counter, flag, mode, Event, CLASS_NAMES, CLASS_NONE};
+use anyhow::{bail, Context as _, Result};
+use serde::Serialize;
+use tokio::{
+    io::unix::AsyncFd,
+    signal::unix::{signal, SignalKind},
+};
+
+use crate::{
+    classifier::{decode_event, AttachMode, Classifier},
+    record::{ip_from_mapped, JsonRow, Row},
+    status::{ClassCount, RecentVerdict, Status, RECENT},
+};
+
+pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/alexa";
+
+pub struct RunOptions {
+    pub iface: String,
+    pub devices: Vec<IpAddr>,
+    /// `None` or `-`: standard output.
+    pub log: Option<PathBuf>,
+    /// Rotate the log at this size (0: never), keeping `log_keep` old files.
+    pub log_max_bytes: u64,
+    pub log_keep: u32,
+    /// Log one pure `ack` verdict in N (the counters count them all).
+    pub log_acks: u32,
+    pub xdp_mode: AttachMode,
+    /// `policy::mode`.
+    pub mode: u32,
+    /// `CLASS=ACTION` rules on top of the default policy.
+    pub policy: Vec<String>,
+    /// The microphone's state; `None` keeps an adopted agent's (on when fresh).
+    pub microphone: Option<bool>,
+    /// The model to classify with; `None` classifies nothing (or keeps an adopted model).
+    pub model: Option<PathBuf>,
+    /// Quarantine K, T (ms), Q (ms); `None` keeps the current (default when fresh).
+    pub quarantine: Option<(u32, u32, u32)>,
+    pub pin_dir: PathBuf,
+    pub control_socket: PathBuf,
+    pub metrics_addr: Option<SocketAddr>,
+    pub api_addr: Option<SocketAddr>,
+    /// Evidence capture (pcapng); `None`: none.
+    pub evidence: Option<PathBuf>,
+    /// Also keep evidence of `justified` packets.
+    pub evidence_justified: bool,
+}
+
+/// Fails unless the process may load BPF programs and attach XDP.
+pub fn require_root(what: &str) -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("{what} needs root (CAP_BPF and CAP_NET_ADMIN): run it with sudo");
+    }
+    Ok(())
+}
+
+pub fn require_interface(iface: &str) -> Result<u32> {
+    let name =
+        std::ffi::CString::new(iface).with_context(|| format!("bad interface name {iface:?}"))?;
+    // SAFETY: a valid NUL-terminated string.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if index == 0 {
+        bail!("no such interface: {iface}");
+    }
+    Ok(index)
+}
+
+/// Turns kernel monotonic timestamps into wall-clock ones.
+#[derive(Clone, Copy)]
+pub struct WallClock {
+    offset_ns: i128,
+}
+
+impl WallClock {
+    pub fn now() -> Self {
+        let read = |clock| {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: a valid timespec to fill.
+            unsafe { libc::clock_gettime(clock, &mut ts) };
+            ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
+        };
+        let mono = read(libc::CLOCK_MONOTONIC);
+        let real = read(libc::CLOCK_REALTIME);
+        WallClock {
+            offset_ns: real - mono,
+        }
+    }
+
+    pub fn wall_ns(&self, mono_ns: u64) -> u64 {
+        (mono_ns as i128 + self.offset_ns).max(0) as u64
+    }
+}
+
+/// A verdict log line: the dataset's columns plus what the kernel did.
+#[derive(Serialize)]
+struct LogLine<'a> {
+    #[serde(flatten)]
+    row: JsonRow<'a>,
+    action: &'static str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    quarantine: bool,
+    /// Monitor mode passed a packet the policy would have dropped.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    would_drop: bool,
+}
+
+pub fn event_row(ev: &Event, clock: &WallClock) -> Row {
+    Row {
+        ts_ns: clock.wall_ns(ev.ts_ns),
+        src: ev.src,
+        dst: ev.dst,
+        features: ev.features,
+        class: (ev.class != CLASS_NONE).then_some(ev.class),
+        model: ev.model_version,
+    }
+}
+
+fn class_label(class: u8) -> &'static str {
+    class_name(class).unwrap_or("unclassified")
+}
+
+/// The running agent's state, shared by the event loop, the control socket
+/// and the HTTP servers.
+pub struct Agent {
+    classifier: Mutex<Classifier>,
+    info: Mutex<Info>,
+}
+
+struct Info {
+    iface: String,
+    xdp_mode: String,
+    devices: Vec<String>,
+    model_path: Option<String>,
+    started: Instant,
+    events_received: u64,
+    recent: VecDeque<RecentVerdict>,
+}
+
+impl Agent {
+    fn classifier(&self) -> std::sync::MutexGuard<'_, Classifier> {
+        self.classifier.lock().unwrap_or_else(|p| p.into_inner())
+    }
+    fn info(&self) -> std::sync::MutexGuard<'_, Info> {
+        self.info.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A line for the operator (the journal, under systemd).
+    pub fn note(&self, msg: String) {
+        eprintln!("alexa: {msg}");
+    }
+
+    pub fn status(&self) -> Result<Status> {
+        let mut c = self.classifier();
+        let config = c.config()?;
+        let counters = c.counters()?;
+        let stats = c.class_action_stats()?;
+        let policy = c.policy()?;
+        let version = c.model_version()?;
+        let run = c.run_stats();
+        drop(c);
+        let info = self.info();
+        let classes = stats
+            .iter()
+            .enumerate()
+            .map(|(i, row)| ClassCount {
+                class: CLASS_NAMES
+                    .get(i)
+                    .copied()
+                    .unwrap_or("unclassified")
+                    .to_owned(),
+                packets: row.iter().map(|s| s.packets).sum(),
+                bytes: row.iter().map(|s| s.bytes).sum(),
+                passed: row[action::PASS as usize].packets,
+                alerted: row[action::ALERT as usize].packets,
+                dropped: row[action::DROP as usize].packets,
+            })
+            .collect();
+        Ok(Status {
+            iface: info.iface.clone(),
+            xdp_mode: info.xdp_mode.clone(),
+            mode: mode_name(config.mode).to_owned(),
+            model_version: (version != 0).then(|| format!("{version:08x}")),
+            model_path: info.model_path.clone(),
+            microphone: config.microphone != 0,
+            devices: info.devices.clone(),
+            uptime_s: info.started.elapsed().as_secs_f64(),
+            pid: std::process::id(),
+            classes,
+            policy: CLASS_NAMES
+                .iter()
+                .zip(policy)
+                .map(|(n, a)| ((*n).to_owned(), policy::action_name(a).to_owned()))
+                .collect(),
+            counters: counter::NAMES
+                .iter()
+                .zip(counters)
+                .map(|(n, v)| ((*n).to_owned(), v))
+                .collect(),
+            events_received: info.events_received,
+            kernel_ns_per_packet: run
+                .filter(|(_, n)| *n > 0)
+                .map(|(t, n)| t.as_nanos() as f64 / n as f64),
+            recent: info.recent.iter().cloned().collect(),
+        })
+    }
+
+    pub fn set_microphone(&self, on: bool) -> Result<()> {
+        self.classifier().set_microphone(on)?;
+        self.note(format!("microphone {}", if on { "on" } else { "muted" }));
+        Ok(())
+    }
+
+    /// Validates the file completely, then swaps it in; on any error the
+    /// running model stays. Returns the new version.
+    pub fn load_model(&self, path: &Path) -> Result<String> {
+        let model = crate::model::file::load(path)?;
+        let version = model.version_id();
+        self.classifier().load_tree(&model.nodes, version)?;
+        self.info().model_path = Some(path.display().to_string());
+        self.note(format!(
+            "model {} loaded (version {version:08x})",
+            path.display()
+        ));
+        Ok(format!("{version:08x}"))
+    }
+
+    pub fn set_policy(&self, rules: &[String]) -> Result<String> {
+        let mut c = self.classifier();
+        let new = policy::apply(&c.policy()?, rules)?;
+        c.set_policy(&new)?;
+        let text = describe_policy(&new);
+        drop(c);
+        self.note(format!("policy set: {text}"));
+        Ok(text)
+    }
+}
+
+pub fn mode_name(m: u32) -> &'static str {
+    if m == mode::ENFORCE {
+        "enforce"
+    } else {
+        "monitor"
+    }
+}
+
+fn describe_policy(p: &[u8; alexa_common::NUM_CLASSES]) -> String {
+    CLASS_NAMES
+        .iter()
+        .zip(p)
+        .map(|(n, a)| format!("{n}={}", policy::action_name(*a)))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Removes the control socket when the agent stops (or fails to start).
+struct SocketFile(PathBuf);
+
+impl Drop for SocketFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Keeps an existing file by moving it to the first free `FILE.N`.
+fn keep_previous(path: &Path) -> Result<()> {
+    if std::fs::metadata(path)
+        .map(|m| m.len() == 0)
+        .unwrap_or(true)
+    {
+        return Ok(());
+    }
+    for n in 1.. {
+        let to = PathBuf::from(format!("{}.{n}", path.display()));
+        if !to.exists() {
+            std::fs::rename(path, &to)
+                .with_context(|| format!("{}: cannot keep the previous file", path.display()))?;
+            break;
+        }
+    }
+    Ok(())
+}
+
+pub async fn run(opts: RunOptions) -> Result<()> {
+    require_root("alexa run")?;
+    if opts.devices.is_empty() {
+        bail!("no device given: name the smart speaker's address with --device ADDR");
+    }
+    require_interface(&opts.iface)?;
+    // Validate everything given before anything reaches the kernel.
+    let model = opts
+        .model
+        .as_deref()
+        .map(crate::model::file::load)
+        .transpose()?;
+    policy::apply(&alexa_common::policy::default_policy(), &opts.policy)?;
+    if opts.log_acks == 0 {
+        bail!("--log-acks must be at least 1 (1 logs every ack)");
+    }
+    let listener = control::bind(&opts.control_socket)?;
+    let _socket_file = SocketFile(opts.control_socket.clone());
+
+    let mut classifier = Classifier::load_pinned(&opts.pin_dir)?;
+    let adopted = classifier.is_initialized()?;
+    if !adopted {
+        classifier.initialize()?;
+    }
+    if !opts.policy.is_empty() {
+        let base = if adopted {
+            classifier.policy()?
+        } else {
+            alexa_common::policy::default_policy()
+        };
+        classifier.set_policy(&policy::apply(&base, &opts.policy)?)?;
+    }
+    let evidence_bit = |name: &str| alexa_common::class_id(name).map_or(0, |c| 1u32 << c);
+    classifier.update_config(|c| {
+        c.mode = opts.mode;
+        if let Some(on) = opts.microphone {
+            c.microphone = on as u32;
+        }
+        if let Some((k, t, q)) = opts.quarantine {
+            c.quarantine_packets = k;
+            c.quarantine_window_ms = t;
+            c.quarantine_hold_ms = q;
+        }
+        c.evidence_classes = evidence_bit("not_justified")
+            | if opts.evidence_justified {
+                evidence_bit("justified")
+            } else {
+                0
+            };
+    })?;
+    classifier.set_devices(&opts.devices)?;
+    if let Some(m) = &model {
+        if classifier.model_version()? != m.version_id() {
+            classifier.load_tree(&m.nodes, m.version_id())?;
+        }
+    }
+    let ring = classifier.take_events()?;
+    let attached = classifier.attach_pinned(&opts.iface, opts.xdp_mode)?;
+    if let Err(e) = classifier.enable_run_stats() {
+        eprintln!("alexa: {e:#}; kernel cost per packet will not be reported");
+    }
+    let config = classifier.config()?;
+    let version = classifier.model_version()?;
+
+    let mut log = log::VerdictLog::open(opts.log.as_deref(), opts.log_max_bytes, opts.log_keep)?;
+    if let Some(p) = &opts.evidence {
+        // Fail now, not at the first drop, if the place is unusable.
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            bail!(
+                "{}: no such directory for the evidence capture",
+                dir.display()
+            );
+        }
+    }
+
+    let agent = Arc::new(Agent {
+        classifier: Mutex::new(classifier),
+        info: Mutex::new(Info {
+            iface: opts.iface.clone(),
+            xdp_mode: attached.mode.to_owned(),
+            devices: opts.devices.iter().map(|d| d.to_string()).collect(),
+            model_path: opts.model.as_ref().map(|p| p.display().to_string()),
+            started: Instant::now(),
+            events_received: 0,
+            recent: VecDeque::with_capacity(RECENT),
+        }),
+    });
+    let metrics_at = match opts.metrics_addr {
+        Some(a) => Some(http::spawn_metrics(a, agent.clone()).await?),
+        None => None,
+    };
+    let api_at = match opts.api_addr {
+        Some(a) => Some(http::spawn_api(a, agent.clone()).await?),
+        None => None,
+    };
+    tokio::spawn(control::serve(listener, agent.clone()));
+
+    agent.note(format!(
+        "{} {} on {} ({}), {} mode, microphone {}, {}; control {}{}{}",
+        if attached.adopted {
+            "adopted the classifier pinned in"
+        } else {
+            "attached, pinned in"
+        },
+        opts.pin_dir.display(),
+        opts.iface,
+        attached.mode,
+        mode_name(config.mode),
+        if config.microphone != 0 {
+            "on"
+        } else {
+            "muted"
+        },
+        if version != 0 {
+            format!("model {version:08x}")
+        } else {
+            "no model: packets are logged unclassified".to_owned()
+        },
+        opts.control_socket.display(),
+        metrics_at
+            .map(|a| format!(", metrics http://{a}/metrics"))
+            .unwrap_or_default(),
+        api_at
+            .map(|a| format!(", API http://{a}/api/status"))
+            .unwrap_or_default(),
+    ));
+
+    let clock = WallClock::now();
+    // SAFETY: the ring buffer owns its map fd, which stays open and the same
+    // for as long as the AsyncFd owns the ring buffer.
+    let mut ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
+        .map_err(|e| anyhow::anyhow!("cannot poll the ring buffer: {e}"))?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sink = Sink {
+        log: &mut log,
+        evidence: None,
+        evidence_path: opts.evidence.clone(),
+        iface: opts.iface.clone(),
+        clock,
+        log_acks: opts.log_acks,
+        acks_seen: 0,
+        bad_items: 0,
+    };
+    let ack = alexa_common::class_id("ack");
+    // Events queued while no agent ran come first.
+    drain(ring.get_mut(), &mut sink, &agent, ack)?;
+    loop {
+        tokio::select! {
+            _ = sigint.recv() => break,
+            _ = sigterm.recv() => break,
+            guard = ring.readable_mut() => {
+                let mut guard = guard?;
+                drain(guard.get_inner_mut(), &mut sink, &agent, ack)?;
+                guard.clear_ready();
+            }
+        }
+    }
+    drain(ring.get_mut(), &mut sink, &agent, ack)?;
+    let bad_items = sink.bad_items;
+    let c = agent.classifier().counters()?;
+    let summary: Vec<String> = counter::NAMES
+        .iter()
+        .zip(c)
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect();
+    agent.note(format!(
+        "stopped; the classifier stays attached to {} and {} (pinned in {}; `alexa detach` removes it); {}",
+        opts.iface,
+        if config.mode == mode::ENFORCE { "enforcing" } else { "monitoring" },
+        opts.pin_dir.display(),
+        summary.join(" ")
+    ));
+    if bad_items > 0 {
+        agent.note(format!(
+            "{bad_items} ring-buffer items had the wrong size and were skipped"
+        ));
+    }
+    Ok(())
+}
+
+/// Where events go: the log, the evidence capture, the agent's tallies.
+struct Sink<'a> {
+    log: &'a mut log::VerdictLog,
+    /// Opened at the first evidence packet, so a restart without any does
+    /// not leave an empty capture behind.
+    evidence: Option<evidence::Evidence>,
+    evidence_path: Option<PathBuf>,
+    iface: String,
+    clock: WallClock,
+    log_acks: u32,
+    acks_seen: u64,
+    bad_items: u64,
+}
+
+fn drain(
+    events: &mut aya::maps::RingBuf<aya::maps::MapData>,
+    sink: &mut Sink<'_>,
+    agent: &Agent,
+    ack: Option<u8>,
+) -> Result<()> {
+    let mut received = 0u64;
+    let mut recent = Vec::new();
+    let mut line = Vec::with_capacity(512);
+    while let Some(item) = events.next() {
+        let Some(ev) = decode_event(&item) else {
+            sink.bad_items += 1;
+            continue;
+        };
+        drop(item);
+        received += 1;
+        let row = event_row(&ev, &sink.clock);
+        let sampled_out = Some(ev.class) == ack && {
+            sink.acks_seen += 1;
+            !(sink.acks_seen - 1).is_multiple_of(sink.log_acks as u64)
+        };
+        if !sampled_out {
+            line.clear();
+            serde_json::to_writer(
+                &mut line,
+                &LogLine {
+                    row: row.json(),
+                    action: policy::action_name(ev.action),
+                    quarantine: ev.flags & flag::QUARANTINE != 0,
+                    would_drop: ev.flags & flag::WOULD_DROP != 0,
+                },
+            )?;
+            sink.log.line(&line)?;
+        }
+        if ev.action != action::PASS {
+            recent.push(RecentVerdict {
+                ts: chrono::DateTime::from_timestamp_nanos(row.ts_ns as i64)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                class: class_label(ev.class).to_owned(),
+                action: policy::action_name(ev.action).to_owned(),
+                src: ip_from_mapped(ev.src).to_string(),
+                dst: ip_from_mapped(ev.dst).to_string(),
+                dstport: ev.features.dstport,
+                length: ev.features.length,
+                quarantine: ev.flags & flag::QUARANTINE != 0,
+            });
+            if recent.len() > RECENT {
+                recent.remove(0);
+            }
+        }
+        if ev.flags & flag::SNAP != 0 {
+            if let (None, Some(p)) = (&sink.evidence, &sink.evidence_path) {
+                keep_previous(p)?;
+                sink.evidence = Some(evidence::Evidence::create(p, &sink.iface)?);
+            }
+            if let Some(e) = sink.evidence.as_mut() {
+                let comment = format!(
+                    "alexa: class={} action={}{} model={:08x} {}:{} -> {}:{}",
+                    class_label(ev.class),
+                    policy::action_name(ev.action),
+                    if ev.flags & flag::QUARANTINE != 0 {
+                        " quarantine"
+                    } else {
+                        ""
+                    },
+                    ev.model_version,
+                    ip_from_mapped(ev.src),
+                    ev.features.srcport,
+                    ip_from_mapped(ev.dst),
+                    ev.features.dstport,
+                );
+                e.write(&ev, row.ts_ns, comment)?;
+            }
+        }
+    }
+    if received > 0 {
+        sink.log.flush()?;
+        if let Some(e) = sink.evidence.as_mut() {
+            e.flush()?;
+        }
+        let mut info = agent.info();
+        info.events_received += received;
+        for r in recent {
+            if info.recent.len() == RECENT {
+                info.recent.pop_front();
+            }
+            info.recent.push_back(r);
+        }
+    }
+    Ok(())
+}
