@@ -75,3 +75,156 @@ pub fn wait_for(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// A real `alexa run` in a test's namespace, with everything it creates
+/// (pins, socket, log, evidence) in places of its own, removed on drop
+/// (`alexa detach` included), so tests never touch a real deployment.
+pub struct Agent {
+    pub bin: PathBuf,
+    pub netns: String,
+    pub dir: PathBuf,
+    pub pin_dir: PathBuf,
+    pub socket: PathBuf,
+    pub log: PathBuf,
+    pub evidence: PathBuf,
+    pub process: Option<Running>,
+}
+
+impl Agent {
+    pub fn new(tag: &str, netns: &crate::netns::Netns) -> Agent {
+        let id = format!("{tag}-{}", std::process::id());
+        let dir = std::env::temp_dir().join(format!("alexa-agent-{id}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("agent temp dir");
+        let pin_dir = PathBuf::from(format!("/sys/fs/bpf/alexa-test-{id}"));
+        Agent {
+            bin: alexa_bin(),
+            netns: netns.name.clone(),
+            socket: dir.join("control.sock"),
+            log: dir.join("verdicts.jsonl"),
+            evidence: dir.join("evidence.pcapng"),
+            dir,
+            pin_dir,
+            process: None,
+        }
+    }
+
+    /// Starts the agent on `iface` (in the host's mount namespace, so the
+    /// pins outlive it as in production) and waits until it answers.
+    pub fn start(&mut self, iface: &str, args: &[&str]) {
+        assert!(self.process.is_none(), "agent already running");
+        let stderr = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("agent.stderr"))
+            .expect("agent stderr file");
+        let mut cmd = Command::new("nsenter");
+        cmd.arg(format!("--net=/run/netns/{}", self.netns))
+            .arg(&self.bin)
+            .args(["run", "--iface", iface])
+            .arg("--pin-dir")
+            .arg(&self.pin_dir)
+            .arg("--control-socket")
+            .arg(&self.socket)
+            .arg("--log")
+            .arg(&self.log)
+            .arg("--evidence")
+            .arg(&self.evidence)
+            .args(args)
+            .stderr(stderr);
+        self.process = Some(Running::spawn(&mut cmd));
+        let up = wait_for(Duration::from_secs(15), || {
+            if let Some(p) = self.process.as_mut() {
+                if let Ok(Some(status)) = p.child.try_wait() {
+                    panic!("the agent exited at start ({status}):\n{}", self.stderr());
+                }
+            }
+            self.ctl(&["status", "--json"]).status.success()
+        });
+        assert!(
+            up,
+            "the agent did not answer on its socket:\n{}",
+            self.stderr()
+        );
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("agent.stderr")).unwrap_or_default()
+    }
+
+    /// `alexa ARGS --control-socket SOCKET`.
+    pub fn ctl(&self, args: &[&str]) -> std::process::Output {
+        Command::new(&self.bin)
+            .args(args)
+            .arg("--control-socket")
+            .arg(&self.socket)
+            .output()
+            .expect("run alexa")
+    }
+
+    pub fn status(&self) -> serde_json::Value {
+        let out = self.ctl(&["status", "--json"]);
+        assert!(
+            out.status.success(),
+            "alexa status failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("status JSON")
+    }
+
+    pub fn counter(&self, name: &str) -> u64 {
+        self.status()["counters"][name]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no counter {name}"))
+    }
+
+    /// Every verdict line logged so far.
+    pub fn lines(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad log line {l:?}: {e}")))
+            .collect()
+    }
+
+    /// SIGTERM; asserts a clean exit.
+    pub fn stop(&mut self) {
+        let mut p = self.process.take().expect("agent running");
+        assert_eq!(
+            p.terminate(Duration::from_secs(10)),
+            Some(0),
+            "the agent did not exit cleanly:\n{}",
+            self.stderr()
+        );
+    }
+
+    /// SIGKILL: the agent gets no chance to clean anything up.
+    pub fn kill(&mut self) {
+        let mut p = self.process.take().expect("agent running");
+        p.child.kill().expect("SIGKILL");
+        p.child.wait().expect("reap");
+    }
+
+    pub fn detach(&self) -> std::process::Output {
+        Command::new(&self.bin)
+            .arg("detach")
+            .arg("--pin-dir")
+            .arg(&self.pin_dir)
+            .arg("--control-socket")
+            .arg(&self.socket)
+            .output()
+            .expect("run alexa detach")
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        if let Some(mut p) = self.process.take() {
+            let _ = p.terminate(Duration::from_secs(5));
+        }
+        let _ = self.detach();
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}

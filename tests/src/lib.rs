@@ -5,6 +5,7 @@ pub mod agent;
 pub mod netns;
 pub mod parity;
 pub mod synth;
+pub mod traffic;
 pub mod trees;
 
 /// True when privileged tests can run. Outside CI without root they skip

@@ -5,7 +5,7 @@
 use std::{process::Command, time::Duration};
 
 use alexa_tests::{
-    agent::{alexa_bin, wait_for, Running},
+    agent::{wait_for, Agent, Running},
     netns::{veth_pair, Netns},
     privileged,
 };
@@ -24,7 +24,6 @@ fn run_logs_live_device_traffic() {
     if !privileged() {
         return;
     }
-    let bin = alexa_bin();
     let dev = Netns::new("dev");
     let gw = Netns::new("gw");
     veth_pair(
@@ -61,31 +60,21 @@ for _ in range(2): u.recvfrom(2048)
         d = dir.display()
     )));
 
-    let mut agent = Running::spawn(
-        Command::new("ip")
-            .args(["netns", "exec", &gw.name])
-            .arg(&bin)
-            .args([
-                "run",
-                "--iface",
-                "gw0",
-                "--device",
-                "10.77.0.2",
-                "--device",
-                "fd77::2",
-                "--model",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json"),
-                "--log",
-            ])
-            .arg(&log),
+    let mut agent = Agent::new("live", &gw);
+    agent.log = log.clone();
+    agent.start(
+        "gw0",
+        &[
+            "--device",
+            "10.77.0.2",
+            "--device",
+            "fd77::2",
+            "--model",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json"),
+        ],
     );
     assert!(
-        wait_for(Duration::from_secs(10), || {
-            Command::new("ip")
-                .args(["-n", &gw.name, "link", "show", "gw0"])
-                .output()
-                .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("xdp"))
-        }),
+        String::from_utf8_lossy(&gw.exec("ip link show gw0").stdout).contains("xdp"),
         "the agent did not attach XDP to gw0"
     );
     std::thread::sleep(Duration::from_millis(300));
@@ -166,16 +155,14 @@ v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); v.sendto(b'abcdefghijklmn
         assert_eq!(v["flow_index"], (i + 1) as u64, "HTTP flow index: {v}");
     }
 
-    assert_eq!(
-        agent.terminate(Duration::from_secs(5)),
-        Some(0),
-        "the agent did not exit cleanly on SIGTERM"
-    );
-    let link = gw.exec("ip link show gw0");
-    assert!(
-        !String::from_utf8_lossy(&link.stdout).contains("xdp"),
-        "XDP still attached after the agent stopped"
-    );
+    // Stopping the agent leaves the classifier pinned and attached; only
+    // `alexa detach` removes it.
+    agent.stop();
+    let attached = || String::from_utf8_lossy(&gw.exec("ip link show gw0").stdout).contains("xdp");
+    assert!(attached(), "XDP went away with the agent");
+    let out = agent.detach();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(!attached(), "XDP still attached after alexa detach");
     let _ = servers.terminate(Duration::from_secs(1));
     let _ = std::fs::remove_dir_all(&dir);
 }

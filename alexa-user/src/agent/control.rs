@@ -115,15 +115,18 @@ pub async fn serve(listener: UnixListener, agent: Arc<Agent>) {
 async fn handle(stream: tokio::net::UnixStream, agent: Arc<Agent>) -> Result<()> {
     let uid = stream.peer_cred().map(|c| c.uid()).unwrap_or(u32::MAX);
     let (read, mut write) = stream.into_split();
+    // The request is read (bounded in size and time) even from a client
+    // about to be refused, so it gets the answer instead of a broken pipe.
+    let mut line = Vec::new();
+    let mut reader = tokio::io::BufReader::new(read).take(MAX_REQUEST as u64 + 1);
+    let read = tokio::time::timeout(REQUEST_TIMEOUT, reader.read_until(b'\n', &mut line)).await;
     let response = if uid != 0 {
         agent.note(format!("control: refused a client with uid {uid}"));
         Response::error(format!(
             "permission denied: the control socket is root-only (your uid is {uid})"
         ))
     } else {
-        let mut line = Vec::new();
-        let mut reader = tokio::io::BufReader::new(read).take(MAX_REQUEST as u64 + 1);
-        match tokio::time::timeout(REQUEST_TIMEOUT, reader.read_until(b'\n', &mut line)).await {
+        match read {
             Err(_) => Response::error("request timed out"),
             Ok(Err(e)) => Response::error(format!("cannot read the request: {e}")),
             Ok(Ok(_)) if line.len() > MAX_REQUEST => {
