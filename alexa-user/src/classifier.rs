@@ -515,6 +515,14 @@ impl Classifier {
         Ok(out)
     }
 
+    /// Live entries in the flow map (a full walk: for tests and benchmarks).
+    pub fn flow_count(&self) -> Result<usize> {
+        let map = self.ebpf.map(maps::FLOWS).context("no FLOWS map")?;
+        let flows: HashMap<_, alexa_common::FlowKey, alexa_common::FlowState> =
+            HashMap::try_from(map)?;
+        Ok(flows.keys().filter_map(|k| k.ok()).count())
+    }
+
     /// Takes the ring buffer out (once), for the agent's reader.
     pub fn take_events(&mut self) -> Result<RingBuf<MapData>> {
         let map = self
