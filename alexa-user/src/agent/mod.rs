@@ -11,6 +11,7 @@ pub mod http;
 pub mod log;
 pub mod metrics;
 pub mod policy;
+pub mod privileges;
 
 use std::{
     collections::VecDeque,
@@ -368,6 +369,8 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     }
     let config = classifier.config()?;
     let version = classifier.model_version()?;
+    // Before any server starts or any thread exists: all inherit this.
+    privileges::drop_privileges()?;
 
     let mut log = log::VerdictLog::open(opts.log.as_deref(), opts.log_max_bytes, opts.log_keep)?;
     if let Some(p) = &opts.evidence {
