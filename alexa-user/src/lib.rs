@@ -13,3 +13,5 @@ pub mod progress;
 pub mod record;
 pub mod report;
 pub mod simulate;
+pub mod status;
+pub mod top;

@@ -132,6 +132,28 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+
+    // ---- Clients of the running agent's control socket (status.rs, top.rs) ----
+    /// Live dashboard of the running agent: per-class rates, alerts and drops, microphone, model.
+    Top {
+        /// The agent's control socket.
+        #[arg(long, value_name = "PATH", default_value = alexa::status::DEFAULT_SOCKET)]
+        socket: PathBuf,
+        /// How often to ask the agent, in milliseconds.
+        #[arg(long, value_name = "N", default_value_t = 1000,
+              value_parser = clap::value_parser!(u64).range(100..=60_000))]
+        interval_ms: u64,
+    },
+    /// Print the running agent's status once.
+    Status {
+        /// The agent's control socket.
+        #[arg(long, value_name = "PATH", default_value = alexa::status::DEFAULT_SOCKET)]
+        socket: PathBuf,
+        /// The status as one JSON object, as the agent sent it.
+        #[arg(long)]
+        json: bool,
+    },
+    // ---- end of control-socket clients ----
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -372,6 +394,27 @@ fn dispatch(cli: Cli) -> Result<()> {
                 "alexa report: figures and summary.md written to {}",
                 out.display()
             );
+            Ok(())
+        }
+
+        // ---- Clients of the running agent's control socket ----
+        Command::Top {
+            socket,
+            interval_ms,
+        } => alexa::top::run(
+            &alexa::top::TopOptions {
+                interval: std::time::Duration::from_millis(interval_ms),
+                source: socket.display().to_string(),
+            },
+            || alexa::status::fetch_status(&socket),
+        ),
+        Command::Status { socket, json } => {
+            let status = alexa::status::fetch_status(&socket)?;
+            if json {
+                println!("{}", serde_json::to_string(&status)?);
+            } else {
+                print!("{}", alexa::status::summary(&status));
+            }
             Ok(())
         }
     }
