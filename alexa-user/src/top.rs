@@ -446,7 +446,9 @@ fn draw_rates(frame: &mut Frame, area: Rect, state: &TopState) {
     if each < 2 || inner.width == 0 {
         return;
     }
-    let slots = Layout::vertical(vec![Constraint::Length(each); series.len()]).split(inner);
+    let spare = inner.height as usize % series.len();
+    let heights = (0..series.len()).map(|i| Constraint::Length(each + u16::from(i < spare)));
+    let slots = Layout::vertical(heights).split(inner);
     for ((label, class, color), slot) in series.into_iter().zip(slots.iter()) {
         let values = state.series(class, inner.width as usize);
         let now = match class {
