@@ -269,7 +269,16 @@ fn write_atomic(dest: &Path, content: &[u8], mode: u32) -> Result<()> {
     let dir = dest
         .parent()
         .context("a file to install has no directory")?;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let hint = |e: &std::io::Error| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            " (deploy installs system files: run it as root, or try --dry-run)"
+        } else {
+            ""
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        bail!("cannot create {}: {e}{}", dir.display(), hint(&e));
+    }
     let name = dest.file_name().context("no file name")?.to_string_lossy();
     let tmp = dir.join(format!(".{name}.xtask-{}", std::process::id()));
     let result = (|| {
@@ -281,7 +290,7 @@ fn write_atomic(dest: &Path, content: &[u8], mode: u32) -> Result<()> {
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);
-        return Err(e).with_context(|| format!("cannot write {}", dest.display()));
+        bail!("cannot write {}: {e}{}", dest.display(), hint(&e));
     }
     Ok(())
 }
