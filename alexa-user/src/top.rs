@@ -574,10 +574,15 @@ fn fit_list(items: &[String], width: usize) -> String {
         };
         if out.chars().count() + sep.len() + item.chars().count() + tail.len() > width {
             let rest = items.len() - i;
-            return if out.is_empty() {
-                format!("{rest}")
+            if !out.is_empty() {
+                return format!("{out} +{rest}");
+            }
+            // Not even one fits: the start of the first still tells which.
+            let keep = width.saturating_sub(tail.len() + 1);
+            return if keep >= 4 {
+                format!("{}…{tail}", item.chars().take(keep).collect::<String>())
             } else {
-                format!("{out} +{rest}")
+                format!("({})", items.len())
             };
         }
         out.push_str(sep);
@@ -822,6 +827,43 @@ mod tests {
     }
 
     #[test]
+    fn top_header_fits_long_names() {
+        let mut st = TopState::new("s", Duration::from_secs(1));
+        let mut s = status(100.0);
+        s.iface = "enp0s20f0u1u2c2".into();
+        s.xdp_mode = "generic".into();
+        s.devices = (1..=5)
+            .map(|i| format!("2001:db8:aaaa:bbbb::{i}"))
+            .collect();
+        s.counters.insert("frames".into(), 987_654_321_000);
+        s.uptime_s = 86_400.0 * 400.0;
+        s.kernel_ns_per_packet = None;
+        s.model_version = None;
+        st.update(0.0, Ok(s));
+        let screen = render(&st, 80, 24);
+        let text = screen.join("\n");
+        for needle in [
+            "enp0s20f0u1u2c2 (generic)",
+            "devices 2001:db8",
+            "frames 987.7G",
+            "model none",
+            "kernel n/a",
+            "up 400d00h",
+            "lost 0",
+        ] {
+            assert!(text.contains(needle), "no {needle:?} in\n{text}");
+        }
+        // Before a second status there is no rate yet, and it says so.
+        assert!(has(&screen, "handshake"), "{text}");
+        assert!(
+            screen
+                .iter()
+                .any(|l| l.contains("syn ") && l.contains(" - ")),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn top_uses_a_larger_terminal() {
         let st = state_after(70);
         let screen = render(&st, 140, 40);
@@ -957,6 +999,10 @@ mod tests {
         let many: Vec<String> = (1..=9).map(|i| format!("192.168.1.{i}")).collect();
         let fitted = fit_list(&many, 30);
         assert!(fitted.len() <= 30 && fitted.ends_with(" +7"), "{fitted}");
+        let cut = fit_list(&many, 12);
+        assert_eq!(cut, "192.168.… +8");
+        assert_eq!(fit_list(&many, 5), "(9)");
+        assert_eq!(fit_list(&[], 20), "none");
     }
 
     /// Prints the 80×24 screen, for docs/top-80x24.txt when the real agent
