@@ -14,3 +14,4 @@ pub mod record;
 pub mod report;
 pub mod simulate;
 pub mod status;
+pub mod top;

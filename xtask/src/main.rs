@@ -1,5 +1,6 @@
 //! `cargo xtask`: the one entry point for setting up, building and testing.
 
+mod deploy;
 mod setup;
 mod test;
 mod train_model;
@@ -32,6 +33,8 @@ enum Command {
     Fixtures,
     /// Reproduce models/echo.json from the simulator (seed 1) and write its held-out metrics (seed 2).
     TrainModel,
+    /// Install the agent as a systemd service on this gateway (docs/deploy.md).
+    Deploy(deploy::DeployArgs),
     /// Run every test, including the privileged ones (needs root).
     Test {
         /// Extra arguments for the test binaries (e.g. a test name filter).
@@ -58,6 +61,7 @@ fn main() -> std::process::ExitCode {
             ]))
         }),
         Command::TrainModel => setup::ensure().and_then(|()| train_model::run()),
+        Command::Deploy(args) => deploy::run(&args, &mut std::io::stdout()).map(drop),
         Command::Test { args } => setup::ensure().and_then(|()| test::run(&args)),
     };
     match result {

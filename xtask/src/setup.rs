@@ -16,6 +16,7 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "openssl",
     "curl",
     "fonts-dejavu-core",
+    "tmux",
 ];
 
 struct Missing {
