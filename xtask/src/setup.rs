@@ -17,6 +17,8 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "curl",
     "fonts-dejavu-core",
     "tmux",
+    "iputils-ping",
+    "util-linux",
 ];
 
 struct Missing {
