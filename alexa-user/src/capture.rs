@@ -59,7 +59,7 @@ enum Format {
 
 pub struct CaptureReader {
     path: PathBuf,
-    file: File,
+    input: Box<dyn Read + Send>,
     buf: Vec<u8>,
     /// Start of the unparsed bytes in `buf`.
     pos: usize,
@@ -77,9 +77,14 @@ impl CaptureReader {
             source,
         };
         let file = File::open(path).map_err(io)?;
+        Self::from_reader(path, Box::new(file))
+    }
+
+    /// A capture read from `input`; `path` only names it in errors.
+    pub fn from_reader(path: &Path, input: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
         let mut reader = CaptureReader {
             path: path.to_owned(),
-            file,
+            input,
             buf: Vec::with_capacity(READ_CHUNK * 2),
             pos: 0,
             base: 0,
@@ -231,7 +236,7 @@ impl CaptureReader {
         let len = self.buf.len();
         self.buf.resize(len + READ_CHUNK, 0);
         let n = self
-            .file
+            .input
             .read(&mut self.buf[len..])
             .map_err(|source| CaptureError::Io {
                 path: self.path.clone(),
