@@ -13,3 +13,4 @@ pub mod progress;
 pub mod record;
 pub mod report;
 pub mod simulate;
+pub mod text;
