@@ -1,5 +1,6 @@
 //! `cargo xtask`: the one entry point for setting up, building and testing.
 
+mod fuzz;
 mod setup;
 mod test;
 mod train_model;
@@ -32,7 +33,15 @@ enum Command {
     Fixtures,
     /// Reproduce models/echo.json from the simulator (seed 1) and write its held-out metrics (seed 2).
     TrainModel,
-    /// Run every test, including the privileged ones (needs root).
+    /// Run the cargo-fuzz targets (parse, capture, model, csv), memory bounded.
+    Fuzz {
+        /// One target; all of them when omitted.
+        target: Option<String>,
+        /// How long each target runs.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+    /// Run every test, including the privileged ones (needs root), then each fuzz target briefly.
     Test {
         /// Extra arguments for the test binaries (e.g. a test name filter).
         #[arg(trailing_var_arg = true)]
@@ -58,6 +67,9 @@ fn main() -> std::process::ExitCode {
             ]))
         }),
         Command::TrainModel => setup::ensure().and_then(|()| train_model::run()),
+        Command::Fuzz { target, seconds } => {
+            setup::ensure().and_then(|()| fuzz::run(target.as_deref(), seconds).map(|_| ()))
+        }
         Command::Test { args } => setup::ensure().and_then(|()| test::run(&args)),
     };
     match result {
