@@ -138,6 +138,9 @@ pub fn prepare(input: &Path, out: &Path, opts: &PrepareOptions) -> Result<Prepar
         res.rows_in += 1;
         acks += (class == "ack") as usize;
     }
+    if res.rows_in == 0 {
+        bail!("{}: line 2: no data rows after the header", input.display());
+    }
     let keep_n = ((acks as f64) * opts.ack_keep).round() as usize;
     let mut keep = vec![false; acks];
     let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);

@@ -119,6 +119,9 @@ fn read(path: &Path) -> Result<(Vec<String>, Vec<Row>)> {
             },
         });
     }
+    if rows.is_empty() {
+        bail!("{}: line 2: no data rows after the header", path.display());
+    }
     Ok((header, rows))
 }
 
