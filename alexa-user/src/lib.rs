@@ -15,3 +15,4 @@ pub mod report;
 pub mod simulate;
 pub mod status;
 pub mod top;
+pub mod text;

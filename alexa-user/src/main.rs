@@ -200,7 +200,8 @@ fn main() -> ExitCode {
     match dispatch(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("alexa: error: {e:#}");
+            // One line, whatever the error quotes (see alexa::text).
+            eprintln!("alexa: error: {}", alexa::text::one_line(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }

@@ -7,6 +7,7 @@ pub mod parity;
 pub mod synth;
 pub mod traffic;
 pub mod trees;
+pub mod wire;
 
 /// True when privileged tests can run. Outside CI without root they skip
 /// (saying so); in CI (`CI` set) they must run, so this panics instead.
