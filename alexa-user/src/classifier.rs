@@ -50,6 +50,8 @@ pub struct Classifier {
     pin_dir: Option<PathBuf>,
     /// Keeps the kernel's BPF run-time statistics on while held.
     stats: Option<OwnedFd>,
+    /// The pin directory's lock: one agent per set of pins.
+    _lock: Option<std::fs::File>,
 }
 
 /// Defaults a fresh (not adopted) classifier starts with.
@@ -134,6 +136,23 @@ fn prepare_pin_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// An exclusive `flock` on the pin directory, held for as long as the
+/// returned file is open: a second agent (or `alexa detach`) on the same pins
+/// is refused instead of sharing the ring buffer or pulling the maps away.
+fn lock_pin_dir(dir: &Path) -> Result<std::fs::File> {
+    use std::os::fd::AsRawFd as _;
+    let f = std::fs::File::open(dir)
+        .with_context(|| format!("{}: cannot open the pin directory", dir.display()))?;
+    // SAFETY: flock on an fd we own.
+    if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        bail!(
+            "{}: another agent is using these pins (stop it first)",
+            dir.display()
+        );
+    }
+    Ok(f)
+}
+
 /// Removes everything an agent pinned in `dir`: the XDP link (which detaches
 /// the program), every map, and the directory. Returns what was removed.
 pub fn detach(dir: &Path) -> Result<Vec<String>> {
@@ -142,6 +161,7 @@ pub fn detach(dir: &Path) -> Result<Vec<String>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => bail!("{}: cannot read the pin directory: {e}", dir.display()),
     };
+    let _lock = lock_pin_dir(dir)?;
     let known: Vec<&str> = maps::ALL.to_vec();
     let mut removed = Vec::new();
     let mut names: Vec<String> = entries
@@ -183,12 +203,15 @@ impl Classifier {
     /// are created and pinned. [`Self::is_initialized`] tells which.
     pub fn load_pinned(dir: &Path) -> Result<Self> {
         prepare_pin_dir(dir)?;
+        let lock = lock_pin_dir(dir)?;
         let paths: Vec<(&str, PathBuf)> = maps::ALL.iter().map(|m| (*m, dir.join(m))).collect();
         let mut loader = EbpfLoader::new();
         for (name, path) in &paths {
             loader.map_pin_path(name, path.as_path());
         }
-        Self::load_with(loader, Some(dir.to_owned()))
+        let mut c = Self::load_with(loader, Some(dir.to_owned()))?;
+        c._lock = Some(lock);
+        Ok(c)
     }
 
     fn load_with(mut loader: EbpfLoader, pin_dir: Option<PathBuf>) -> Result<Self> {
@@ -213,6 +236,7 @@ impl Classifier {
             last_flip: None,
             pin_dir,
             stats: None,
+            _lock: None,
         })
     }
 

@@ -14,5 +14,5 @@ pub mod record;
 pub mod report;
 pub mod simulate;
 pub mod status;
-pub mod top;
 pub mod text;
+pub mod top;

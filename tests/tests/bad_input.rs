@@ -1012,7 +1012,7 @@ fn a_running_agent_is_left_unchanged() {
         name: "a second agent on the same interface".into(),
         args: second,
         as_nobody: false,
-        must_say: vec!["cannot attach XDP to bgw0".into()],
+        must_say: vec!["another agent".into()],
     });
     for (path, say) in models.iter().take(4) {
         let p = s(path);

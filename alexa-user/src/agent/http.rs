@@ -24,26 +24,36 @@ pub const DEFAULT_API: &str = "127.0.0.1:9465";
 const MAX_BODY: usize = 1024;
 const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Binds now (so a taken port fails the start), serves in the background.
-pub async fn spawn_metrics(addr: SocketAddr, agent: Arc<Agent>) -> Result<SocketAddr> {
-    let app = Router::new().route("/metrics", get(metrics));
-    spawn(addr, app, agent, "metrics").await
+/// Binds (before the agent touches the kernel, so a taken port refuses the
+/// start cleanly).
+pub async fn bind(addr: SocketAddr, what: &str) -> Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen for the {what} on {addr}"))
 }
 
-pub async fn spawn_api(addr: SocketAddr, agent: Arc<Agent>) -> Result<SocketAddr> {
+/// Serves `/metrics` in the background; returns the address.
+pub fn serve_metrics(listener: tokio::net::TcpListener, agent: Arc<Agent>) -> SocketAddr {
+    serve(
+        listener,
+        Router::new().route("/metrics", get(metrics)),
+        agent,
+    )
+}
+
+pub fn serve_api(listener: tokio::net::TcpListener, agent: Arc<Agent>) -> SocketAddr {
     let app = Router::new().route("/api/status", get(status)).route(
         "/api/microphone",
         get(microphone).put(set_microphone).post(set_microphone),
     );
-    spawn(addr, app, agent, "API").await
+    serve(listener, app, agent)
 }
 
-async fn spawn(
-    addr: SocketAddr,
+fn serve(
+    listener: tokio::net::TcpListener,
     app: Router<Arc<Agent>>,
     agent: Arc<Agent>,
-    what: &str,
-) -> Result<SocketAddr> {
+) -> SocketAddr {
     let app = app
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
@@ -51,14 +61,13 @@ async fn spawn(
             TIMEOUT,
         ))
         .with_state(agent);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen for the {what} on {addr}"))?;
-    let local = listener.local_addr()?;
+    let local = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Ok(local)
+    local
 }
 
 fn failure(e: anyhow::Error) -> Response {

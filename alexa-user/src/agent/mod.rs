@@ -287,6 +287,19 @@ impl Drop for SocketFile {
     }
 }
 
+/// Pins this agent created, removed on drop unless disarmed.
+struct FreshPins {
+    dir: Option<PathBuf>,
+}
+
+impl Drop for FreshPins {
+    fn drop(&mut self) {
+        if let Some(d) = &self.dir {
+            let _ = crate::classifier::detach(d);
+        }
+    }
+}
+
 /// Keeps an existing file by moving it to the first free `FILE.N`.
 fn keep_previous(path: &Path) -> Result<()> {
     if std::fs::metadata(path)
@@ -322,11 +335,39 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     if opts.log_acks == 0 {
         bail!("--log-acks must be at least 1 (1 logs every ack)");
     }
+    // Everything that can fail on bad input fails here, before the kernel
+    // is touched: a refused start leaves no program attached, nothing pinned.
     let listener = control::bind(&opts.control_socket)?;
     let _socket_file = SocketFile(opts.control_socket.clone());
+    let metrics_listener = match opts.metrics_addr {
+        Some(a) => Some(http::bind(a, "metrics").await?),
+        None => None,
+    };
+    let api_listener = match opts.api_addr {
+        Some(a) => Some(http::bind(a, "API").await?),
+        None => None,
+    };
+    let mut log = log::VerdictLog::open(opts.log.as_deref(), opts.log_max_bytes, opts.log_keep)?;
+    if let Some(p) = &opts.evidence {
+        // Fail now, not at the first drop, if the place is unusable.
+        let dir = p
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            bail!(
+                "{}: no such directory for the evidence capture",
+                dir.display()
+            );
+        }
+    }
 
     let mut classifier = Classifier::load_pinned(&opts.pin_dir)?;
     let adopted = classifier.is_initialized()?;
+    // A refused first start takes its fresh pins away again.
+    let mut fresh = FreshPins {
+        dir: (!adopted).then(|| opts.pin_dir.clone()),
+    };
     if !adopted {
         classifier.initialize()?;
     }
@@ -371,21 +412,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let version = classifier.model_version()?;
     // Before any server starts or any thread exists: all inherit this.
     privileges::drop_privileges()?;
-
-    let mut log = log::VerdictLog::open(opts.log.as_deref(), opts.log_max_bytes, opts.log_keep)?;
-    if let Some(p) = &opts.evidence {
-        // Fail now, not at the first drop, if the place is unusable.
-        let dir = p
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if !dir.is_dir() {
-            bail!(
-                "{}: no such directory for the evidence capture",
-                dir.display()
-            );
-        }
-    }
+    fresh.dir = None;
 
     let agent = Arc::new(Agent {
         classifier: Mutex::new(classifier),
@@ -399,14 +426,8 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             recent: VecDeque::with_capacity(RECENT_MAX),
         }),
     });
-    let metrics_at = match opts.metrics_addr {
-        Some(a) => Some(http::spawn_metrics(a, agent.clone()).await?),
-        None => None,
-    };
-    let api_at = match opts.api_addr {
-        Some(a) => Some(http::spawn_api(a, agent.clone()).await?),
-        None => None,
-    };
+    let metrics_at = metrics_listener.map(|l| http::serve_metrics(l, agent.clone()));
+    let api_at = api_listener.map(|l| http::serve_api(l, agent.clone()));
     tokio::spawn(control::serve(listener, agent.clone()));
 
     agent.note(format!(
