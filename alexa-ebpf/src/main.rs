@@ -6,6 +6,8 @@
 #![no_std]
 #![no_main]
 
+mod bench;
+
 use alexa_common::{
     counter, flow, parse, tree, ClassStat, Config, Event, Features, FlowKey, FlowState, Frame,
     Node, Packet, Plain, Verdict, CLASS_NONE, DEVICE_CAPACITY, FLOW_CAPACITY, MODEL_SLOTS,
