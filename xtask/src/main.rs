@@ -1,5 +1,6 @@
 //! `cargo xtask`: the one entry point for setting up, building and testing.
 
+mod bench;
 mod setup;
 mod test;
 mod train_model;
@@ -32,6 +33,15 @@ enum Command {
     Fixtures,
     /// Reproduce models/echo.json from the simulator (seed 1) and write its held-out metrics (seed 2).
     TrainModel,
+    /// Measure kernel cost, forwarding, the agent, the offline tools and flow-map scale (needs root); writes docs/benchmarks.md.
+    Bench {
+        /// A short smoke run; its report goes to target/bench/, not docs/.
+        #[arg(long)]
+        quick: bool,
+        /// Only these sections (comma-separated: kernel,forward,agent,offline,scale).
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Run every test, including the privileged ones (needs root).
     Test {
         /// Extra arguments for the test binaries (e.g. a test name filter).
@@ -58,6 +68,7 @@ fn main() -> std::process::ExitCode {
             ]))
         }),
         Command::TrainModel => setup::ensure().and_then(|()| train_model::run()),
+        Command::Bench { quick, only } => setup::ensure().and_then(|()| bench::run(quick, only)),
         Command::Test { args } => setup::ensure().and_then(|()| test::run(&args)),
     };
     match result {

@@ -44,6 +44,8 @@ struct Step {
     lost: u64,
     seconds: f64,
     latencies: Vec<u64>,
+    /// Per wake-up: from the batch's first event to the consumer running.
+    wakes: Vec<u64>,
 }
 
 /// Fires the classifier at `rate` events per second for `length`, in
@@ -78,9 +80,10 @@ async fn consume(
     out: &mut dyn Write,
     clock: &WallClock,
     done: &AtomicBool,
-) -> Result<(u64, Vec<u64>, Instant)> {
+) -> Result<(u64, Vec<u64>, Vec<u64>, Instant)> {
     let mut consumed = 0u64;
     let mut latencies = Vec::new();
+    let mut wakes = Vec::new();
     let mut batch = Vec::new();
     let mut last = Instant::now();
     loop {
@@ -92,6 +95,7 @@ async fn consume(
             continue;
         };
         let mut guard = guard?;
+        let woke = monotonic_ns();
         let events = guard.get_inner_mut();
         while let Some(item) = events.next() {
             if let Some(ev) = decode_event(&item) {
@@ -102,12 +106,15 @@ async fn consume(
         }
         out.flush()?;
         let now = monotonic_ns();
+        if let Some(first) = batch.first() {
+            wakes.push(woke.saturating_sub(*first));
+        }
         consumed += batch.len() as u64;
         latencies.extend(batch.drain(..).map(|ts| now.saturating_sub(ts)));
         last = Instant::now();
         guard.clear_ready();
     }
-    Ok((consumed, latencies, last))
+    Ok((consumed, latencies, wakes, last))
 }
 
 fn step(
@@ -134,16 +141,18 @@ fn step(
         (producer.join().expect("producer thread"), consumed)
     });
     let _ = produced?;
-    let (consumed, mut latencies, last) = consumed?;
+    let (consumed, mut latencies, mut wakes, last) = consumed?;
     let after = obj.counters()?;
     let d = |i: u32| after[i as usize] - before[i as usize];
     latencies.sort_unstable();
+    wakes.sort_unstable();
     Ok(Step {
         produced: d(counter::CLASSIFIED),
         consumed,
         lost: d(counter::RINGBUF_LOST),
         seconds: (last - start).as_secs_f64().max(length.as_secs_f64()),
         latencies,
+        wakes,
     })
 }
 
@@ -170,6 +179,7 @@ pub fn run(plan: &Plan) -> Result<Table> {
             "lost",
             "latency p50",
             "latency p99",
+            "wake-up delay p50 / p99",
         ],
     );
     t.intro = format!(
@@ -179,15 +189,16 @@ pub fn run(plan: &Plan) -> Result<Table> {
          the offered rate, in bursts at least 100 µs apart, {} ms per step. Log: `/dev/null` opened as `--log` \
          opens a file, so the numbers are the agent's CPU cost, not a disk's. Latency: \
          CLOCK_MONOTONIC at the flush after the line was written, minus the event's `ts_ns` \
-         (`bpf_ktime_get_ns` when the program ran).",
+         (`bpf_ktime_get_ns` when the program ran). Wake-up delay: from the first event of a \
+         batch to the consumer's task running, i.e. before any formatting.",
         plan.agent_step.as_millis()
     );
     let mut summary = Vec::new();
     for buffered in [false, true] {
         let name = if buffered {
-            "BufWriter (proposed)"
+            "BufWriter (agent.rs on this branch)"
         } else {
-            "File, unbuffered (agent.rs today)"
+            "File, unbuffered (agent.rs before)"
         };
         let mut best: Option<f64> = None;
         let mut light_p99 = 0u64;
@@ -223,6 +234,11 @@ pub fn run(plan: &Plan) -> Result<Table> {
                 thousands(s.lost as f64),
                 format_ns(p50),
                 format_ns(p99),
+                format!(
+                    "{} / {}",
+                    format_ns(quantile(&s.wakes, 0.5)),
+                    format_ns(quantile(&s.wakes, 0.99))
+                ),
             ]);
         }
         let best = best.unwrap_or(0.0);

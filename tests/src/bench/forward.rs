@@ -12,11 +12,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use alexa_common::PROGRAM_NAME;
 use anyhow::{bail, Context as _, Result};
 
 use super::{
     frames::blast_frame,
-    kernel::{Object, BARE, SINK},
+    kernel::{with_drain, Drain, Object, BARE, SINK},
     median, say, thousands, verdict, Plan, Table,
 };
 use crate::{
@@ -190,6 +191,10 @@ impl Drop for Fd {
 enum Setup {
     NoXdp,
     Bare,
+    /// The classifier attached by the bench, its events drained every
+    /// millisecond without formatting: the program's cost without the
+    /// agent process competing for the CPUs.
+    Classifier,
     Agent(&'static str),
 }
 
@@ -199,9 +204,10 @@ fn has_mode_flag(alexa: &Path) -> bool {
         .args(["run", "--help"])
         .output()
         .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .any(|l| l.trim_start().starts_with("--mode"))
+            String::from_utf8_lossy(&o.stdout).lines().any(|l| {
+                let l = l.trim_start();
+                l.starts_with("--mode ") || l.starts_with("--mode <")
+            })
         })
         .unwrap_or(false)
 }
@@ -222,6 +228,7 @@ fn measure(
     scratch: &Path,
 ) -> Result<Measured> {
     let mut bare = None;
+    let mut ring = None;
     let mut agent = None;
     let stderr_path = scratch.join("agent.stderr");
     match setup {
@@ -231,6 +238,17 @@ fn measure(
             {
                 let _inside = topo.gw.enter();
                 obj.attach(BARE, "bl0")?;
+            }
+            bare = Some(obj);
+        }
+        Setup::Classifier => {
+            let mut obj = Object::load(None, &[PROGRAM_NAME])?;
+            obj.add_device(DEVICE.into())?;
+            obj.load_model(&alexa::model::load(Path::new(super::kernel::MODEL))?)?;
+            ring = Some(obj.take_events()?);
+            {
+                let _inside = topo.gw.enter();
+                obj.attach(PROGRAM_NAME, "bl0")?;
             }
             bare = Some(obj);
         }
@@ -260,7 +278,10 @@ fn measure(
     }
     std::thread::sleep(Duration::from_millis(300));
     let before = link_stats(&topo.gw, "bw0")?;
-    let sent = blast(&topo.echo, "be0", frames, secs)?;
+    let sent = match ring.as_mut() {
+        Some(r) => with_drain(r, Drain::Batched, || blast(&topo.echo, "be0", frames, secs)).0?,
+        None => blast(&topo.echo, "be0", frames, secs)?,
+    };
     std::thread::sleep(Duration::from_millis(200));
     let after = link_stats(&topo.gw, "bw0")?;
     let mut summary = None;
@@ -305,6 +326,7 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
     let setups = [
         Setup::NoXdp,
         Setup::Bare,
+        Setup::Classifier,
         Setup::Agent("monitor"),
         Setup::Agent("enforce"),
     ];
@@ -359,6 +381,10 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
         let label = match setup {
             Setup::NoXdp => "no XDP program".to_owned(),
             Setup::Bare => "XDP_PASS only (`alexa_bare`)".to_owned(),
+            Setup::Classifier => {
+                "`alexa_classify` + shipped model, events drained by the bench (no agent)"
+                    .to_owned()
+            }
             Setup::Agent(m) if with_mode => format!("`alexa run --mode {m}`"),
             Setup::Agent(_) => {
                 "`alexa run` (binary without `--mode`: monitor-equivalent)".to_owned()
