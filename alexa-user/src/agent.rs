@@ -109,13 +109,16 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let mut out: Box<dyn Write> = match opts.log.as_deref() {
         None => Box::new(std::io::stdout()),
         Some(p) if p.as_os_str() == "-" => Box::new(std::io::stdout()),
-        Some(p) => Box::new(
+        // Buffered: serde_json writes a line in dozens of small pieces, each
+        // a system call on a bare File (docs/benchmarks.md, section 3). The
+        // loop flushes after every batch, so nothing waits in the buffer.
+        Some(p) => Box::new(std::io::BufWriter::new(
             std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
                 .open(p)
                 .with_context(|| format!("{}: cannot open the log", p.display()))?,
-        ),
+        )),
     };
     let ring = classifier.take_events()?;
     let mode = classifier.attach(&opts.iface, opts.mode)?;
