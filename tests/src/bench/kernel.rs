@@ -24,6 +24,8 @@ use super::{frames, median, say, verdict, Plan, Table};
 pub const BARE: &str = "alexa_bare";
 pub const PARSE: &str = "alexa_parse";
 pub const SINK: &str = "alexa_sink";
+/// The classifier with flow state rewritten in place (a prototype).
+pub const INPLACE: &str = "alexa_inplace";
 
 /// The shipped model, which every full-classifier measurement walks.
 pub const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json");
@@ -268,7 +270,7 @@ const XDP_PASS: u32 = 2;
 
 /// Section 1: cost per packet of each program on each kind of frame.
 pub fn cost(plan: &Plan) -> Result<Table> {
-    let programs = [BARE, PARSE, PROGRAM_NAME];
+    let programs = [BARE, PARSE, PROGRAM_NAME, INPLACE];
     let mut obj = Object::classifier(None, &programs)?;
     let fds: Vec<RawFd> = programs
         .iter()
@@ -300,6 +302,16 @@ pub fn cost(plan: &Plan) -> Result<Table> {
             }
         }
     }
+    // A wake-up per event costs microseconds here: measured once, on fewer runs.
+    let woken_repeat = (plan.repeat / 10).max(1);
+    let mut woken = Vec::new();
+    for (_, frame) in &kinds {
+        let (r, n) = with_drain(&mut ring, Drain::CaughtUp, || {
+            test_run(fds[2], frame, woken_repeat)
+        });
+        drained += n;
+        woken.push(r?.1 as f64);
+    }
     let after = obj.counters()?;
     let lost = after[counter::RINGBUF_LOST as usize] - before[counter::RINGBUF_LOST as usize];
     let classified = after[counter::CLASSIFIED as usize] - before[counter::CLASSIFIED as usize];
@@ -315,6 +327,8 @@ pub fn cost(plan: &Plan) -> Result<Table> {
             "full − bare",
             "target",
             "",
+            "full, consumer caught up (ns)",
+            "prototype: in-place flow update (ns)",
         ],
     );
     t.intro = format!(
@@ -323,9 +337,15 @@ pub fn cost(plan: &Plan) -> Result<Table> {
          *bare* returns XDP_PASS and nothing else (the floor of the test-run loop); *parse + features* \
          is the shared parser, the device lookup and `flow::features` without the flow map, tree, \
          counters or events; *full* is `alexa_classify` with the shipped tree (`models/echo.json`) \
-         and event emission, while another thread empties the ring buffer.",
+         and event emission, while another thread empties the ring buffer every millisecond (as a \
+         busy agent does: the kernel then wakes it once per batch). The last column is the full \
+         classifier again ({} runs) with a consumer spinning on the ring, always caught up: every \
+         event then queues a wake-up (`irq_work`), as for an idle agent. The prototype \
+         (`alexa_inplace` in alexa-ebpf/src/bench.rs) is the full classifier with one change: an \
+         existing flow's state is rewritten in the map's slot instead of through `insert`.",
         super::thousands(plan.repeat as f64),
-        plan.rounds
+        plan.rounds,
+        super::thousands(woken_repeat as f64),
     );
     for (k, (name, _)) in kinds.iter().enumerate() {
         let m: Vec<f64> = (0..programs.len()).map(|p| median(&mut ns[k][p])).collect();
@@ -344,6 +364,8 @@ pub fn cost(plan: &Plan) -> Result<Table> {
             format!("**{:+.0}**", m[2] - m[0]),
             target.to_owned(),
             verdict(m[2] - m[0] <= limit),
+            format!("{:.0}", woken[k]),
+            format!("{:.0} ({:+.0})", m[3], m[3] - m[0]),
         ]);
     }
     t.note(format!(

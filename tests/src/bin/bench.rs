@@ -67,7 +67,8 @@ fn machine() -> String {
         "- Machine: {model}, {cpus} CPUs{}, {:.0} GiB RAM\n\
          - Kernel: Linux {} ({}), BPF JIT {}\n\
          - Date: {}\n\
-         - Commit: {}\n",
+         - Commit: {}\n\
+         - Load average at start (1, 5, 15 min; the machine is shared): {}\n",
         if virt.is_empty() {
             String::new()
         } else {
@@ -83,6 +84,7 @@ fn machine() -> String {
         },
         sh("date -u '+%Y-%m-%d %H:%M UTC'"),
         sh("git rev-parse --short HEAD 2>/dev/null"),
+        sh("cut -d' ' -f1-3 /proc/loadavg"),
     )
 }
 
@@ -155,6 +157,10 @@ fn run() -> Result<usize> {
         }
         out.push('\n');
     }
+    out.push_str(&format!(
+        "Load average at the end: {}.\n",
+        sh("cut -d' ' -f1-3 /proc/loadavg")
+    ));
     print!("{out}");
     Ok(failed)
 }
