@@ -194,7 +194,15 @@ pub fn run(plan: &Plan) -> Result<Table> {
         plan.agent_step.as_millis()
     );
     let mut summary = Vec::new();
+    // ALEXA_BENCH_AGENT_WRITER=buffered|unbuffered runs one writer only (for profiling).
+    let only = std::env::var("ALEXA_BENCH_AGENT_WRITER").ok();
     for buffered in [false, true] {
+        if only
+            .as_deref()
+            .is_some_and(|o| (o == "buffered") != buffered)
+        {
+            continue;
+        }
         let name = if buffered {
             "BufWriter (agent.rs on this branch)"
         } else {

@@ -17,7 +17,7 @@ use anyhow::{bail, Context as _, Result};
 
 use super::{
     frames::blast_frame,
-    kernel::{with_drain, Drain, Object, BARE, SINK},
+    kernel::{with_drain, Drain, Object, BARE, LAZY, SINK},
     median, say, thousands, verdict, Plan, Table,
 };
 use crate::{
@@ -191,10 +191,10 @@ impl Drop for Fd {
 enum Setup {
     NoXdp,
     Bare,
-    /// The classifier attached by the bench, its events drained every
-    /// millisecond without formatting: the program's cost without the
-    /// agent process competing for the CPUs.
-    Classifier,
+    /// A program of the object attached by the bench, its events drained
+    /// by the bench without formatting: the program's cost without the
+    /// agent process.
+    Program(&'static str, Drain),
     Agent(&'static str),
 }
 
@@ -229,6 +229,7 @@ fn measure(
 ) -> Result<Measured> {
     let mut bare = None;
     let mut ring = None;
+    let mut consumer = Drain::Batched;
     let mut agent = None;
     let stderr_path = scratch.join("agent.stderr");
     match setup {
@@ -241,15 +242,16 @@ fn measure(
             }
             bare = Some(obj);
         }
-        Setup::Classifier => {
-            let mut obj = Object::load(None, &[PROGRAM_NAME])?;
+        Setup::Program(program, drain) => {
+            let mut obj = Object::load(None, &[program])?;
             obj.add_device(DEVICE.into())?;
             obj.load_model(&alexa::model::load(Path::new(super::kernel::MODEL))?)?;
             ring = Some(obj.take_events()?);
             {
                 let _inside = topo.gw.enter();
-                obj.attach(PROGRAM_NAME, "bl0")?;
+                obj.attach(program, "bl0")?;
             }
+            consumer = drain;
             bare = Some(obj);
         }
         Setup::Agent(mode) => {
@@ -279,7 +281,7 @@ fn measure(
     std::thread::sleep(Duration::from_millis(300));
     let before = link_stats(&topo.gw, "bw0")?;
     let sent = match ring.as_mut() {
-        Some(r) => with_drain(r, Drain::Batched, || blast(&topo.echo, "be0", frames, secs)).0?,
+        Some(r) => with_drain(r, consumer, || blast(&topo.echo, "be0", frames, secs)).0?,
         None => blast(&topo.echo, "be0", frames, secs)?,
     };
     std::thread::sleep(Duration::from_millis(200));
@@ -326,14 +328,34 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
     let setups = [
         Setup::NoXdp,
         Setup::Bare,
-        Setup::Classifier,
+        Setup::Program(PROGRAM_NAME, Drain::Batched),
+        Setup::Program(PROGRAM_NAME, Drain::CaughtUp),
+        Setup::Program(LAZY, Drain::Batched),
+        Setup::Program(LAZY, Drain::CaughtUp),
         Setup::Agent("monitor"),
         Setup::Agent("enforce"),
     ];
+    // ALEXA_BENCH_FORWARD=no-xdp,bare,classifier,classifier-caught-up,lazy,lazy-caught-up,
+    // monitor,enforce
+    // picks setups (for profiling).
+    let only = std::env::var("ALEXA_BENCH_FORWARD").ok();
+    let picked = |s: &Setup| {
+        let name = match s {
+            Setup::NoXdp => "no-xdp",
+            Setup::Bare => "bare",
+            Setup::Program(p, Drain::Batched) if *p == PROGRAM_NAME => "classifier",
+            Setup::Program(p, _) if *p == PROGRAM_NAME => "classifier-caught-up",
+            Setup::Program(_, Drain::Batched) => "lazy",
+            Setup::Program(..) => "lazy-caught-up",
+            Setup::Agent(m) => m,
+        };
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|x| x == name))
+    };
     let mut results: Vec<Vec<Measured>> = setups.iter().map(|_| Vec::new()).collect();
     for round in 0..plan.forward_rounds {
         for (i, setup) in setups.iter().enumerate() {
-            if !with_mode && *setup == Setup::Agent("enforce") {
+            if !picked(setup) || (!with_mode && *setup == Setup::Agent("enforce")) {
                 continue;
             }
             say(format!(
@@ -381,15 +403,20 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
         let label = match setup {
             Setup::NoXdp => "no XDP program".to_owned(),
             Setup::Bare => "XDP_PASS only (`alexa_bare`)".to_owned(),
-            Setup::Classifier => {
-                "`alexa_classify` + shipped model, events drained by the bench (no agent)"
-                    .to_owned()
+            Setup::Program(p, Drain::Batched) => {
+                format!("`{p}` + shipped model, the bench drains events every 1 ms (no agent)")
             }
+            Setup::Program(p, Drain::CaughtUp) => format!(
+                "`{p}` + shipped model, the bench spins on the ring (no agent; consumer always caught up)"
+            ),
             Setup::Agent(m) if with_mode => format!("`alexa run --mode {m}`"),
             Setup::Agent(_) => {
                 "`alexa run` (binary without `--mode`: monitor-equivalent)".to_owned()
             }
         };
+        if fwd.is_empty() && !picked(setup) {
+            continue;
+        }
         if fwd.is_empty() {
             t.row(vec![
                 format!("`alexa run --mode enforce`"),

@@ -8,6 +8,9 @@ use std::{path::PathBuf, process::Command};
 use alexa_tests::bench::{self, Plan, Table};
 use anyhow::{bail, Context as _, Result};
 
+/// One section of the report, run when selected.
+type Section<'a> = Box<dyn Fn() -> Result<Table> + 'a>;
+
 struct Args {
     quick: bool,
     alexa: PathBuf,
@@ -90,7 +93,7 @@ fn machine() -> String {
 
 fn main() -> std::process::ExitCode {
     match run() {
-        Ok(failed) if failed == 0 => std::process::ExitCode::SUCCESS,
+        Ok(0) => std::process::ExitCode::SUCCESS,
         Ok(_) => std::process::ExitCode::FAILURE,
         Err(e) => {
             eprintln!("bench: error: {e:#}");
@@ -125,7 +128,7 @@ fn run() -> Result<usize> {
         "- Run: `cargo xtask bench{}`, all sections in one process, one after another\n\n",
         if a.quick { " --quick" } else { "" }
     ));
-    let sections: [(&str, Box<dyn Fn() -> Result<Table>>); 5] = [
+    let sections: [(&str, Section); 5] = [
         ("kernel", Box::new(|| bench::kernel::cost(&plan))),
         (
             "forward",
