@@ -27,6 +27,8 @@ use crate::{
 
 const DEVICE: Ipv4Addr = Ipv4Addr::new(10, 201, 0, 2);
 const CLOUD: Ipv4Addr = Ipv4Addr::new(10, 202, 0, 2);
+/// Another LAN host behind the same veth, not monitored.
+const OTHER_HOST: Ipv4Addr = Ipv4Addr::new(10, 201, 0, 3);
 /// Distinct flows in the blast (source ports).
 const FLOWS: u16 = 64;
 const BATCH: usize = 64;
@@ -196,6 +198,9 @@ enum Setup {
     /// agent process.
     Program(&'static str, Drain),
     Agent(&'static str),
+    /// `alexa run` watching the device while the blast comes from another
+    /// host of the LAN: every packet takes the classifier's fast path.
+    AgentOther(&'static str),
 }
 
 /// `alexa run --help` names `--mode` once the policy work is merged.
@@ -254,7 +259,7 @@ fn measure(
             consumer = drain;
             bare = Some(obj);
         }
-        Setup::Agent(mode) => {
+        Setup::Agent(mode) | Setup::AgentOther(mode) => {
             let mut cmd = Command::new("ip");
             cmd.args(["netns", "exec", &topo.gw.name])
                 .arg(alexa)
@@ -324,6 +329,9 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
     let frames: Vec<Vec<u8>> = (0..FLOWS)
         .map(|i| blast_frame(echo_mac, gw_mac, DEVICE, CLOUD, 10_000 + i))
         .collect();
+    let other_frames: Vec<Vec<u8>> = (0..FLOWS)
+        .map(|i| blast_frame(echo_mac, gw_mac, OTHER_HOST, CLOUD, 10_000 + i))
+        .collect();
     let with_mode = has_mode_flag(alexa);
     let setups = [
         Setup::NoXdp,
@@ -334,9 +342,10 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
         Setup::Program(LAZY, Drain::CaughtUp),
         Setup::Agent("monitor"),
         Setup::Agent("enforce"),
+        Setup::AgentOther("monitor"),
     ];
     // ALEXA_BENCH_FORWARD=no-xdp,bare,classifier,classifier-caught-up,lazy,lazy-caught-up,
-    // monitor,enforce
+    // monitor,enforce,monitor-other
     // picks setups (for profiling).
     let only = std::env::var("ALEXA_BENCH_FORWARD").ok();
     let picked = |s: &Setup| {
@@ -348,6 +357,7 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
             Setup::Program(_, Drain::Batched) => "lazy",
             Setup::Program(..) => "lazy-caught-up",
             Setup::Agent(m) => m,
+            Setup::AgentOther(_) => "monitor-other",
         };
         only.as_deref()
             .is_none_or(|o| o.split(',').any(|x| x == name))
@@ -368,7 +378,11 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
                 *setup,
                 alexa,
                 with_mode,
-                &frames,
+                if matches!(setup, Setup::AgentOther(_)) {
+                    &other_frames
+                } else {
+                    &frames
+                },
                 plan.forward_secs,
                 scratch,
             )?);
@@ -413,6 +427,12 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
             Setup::Agent(_) => {
                 "`alexa run` (binary without `--mode`: monitor-equivalent)".to_owned()
             }
+            Setup::AgentOther(m) if with_mode => format!(
+                "`alexa run --mode {m}`, the blast from a non-device host (fast path)"
+            ),
+            Setup::AgentOther(_) => {
+                "`alexa run`, the blast from a non-device host (fast path)".to_owned()
+            }
         };
         if fwd.is_empty() && !picked(setup) {
             continue;
@@ -434,7 +454,7 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
             base = f;
         }
         let ratio = f / base;
-        let is_agent = matches!(setup, Setup::Agent(_));
+        let is_agent = matches!(setup, Setup::Agent(_) | Setup::AgentOther(_));
         t.row(vec![
             label,
             thousands(f),
