@@ -160,6 +160,13 @@ impl Object {
     }
 }
 
+/// `kernel.bpf_stats_enabled` as the kernel reports it now.
+fn bpf_stats() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/bpf_stats_enabled")
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|_| "?".into())
+}
+
 /// Kernel memory charged to a map (`memlock` in its fdinfo).
 pub fn memlock(fd: RawFd) -> u64 {
     std::fs::read_to_string(format!("/proc/self/fdinfo/{fd}"))
@@ -282,6 +289,7 @@ pub fn cost(plan: &Plan) -> Result<Table> {
     let kinds = frames::kinds();
     let mut ns = vec![vec![Vec::new(); programs.len()]; kinds.len()];
     let before = obj.counters()?;
+    let stats_before = bpf_stats();
     let mut drained = 0;
     for round in 0..plan.rounds {
         say(format!(
@@ -317,6 +325,7 @@ pub fn cost(plan: &Plan) -> Result<Table> {
             out.push(r?.1 as f64);
         }
     }
+    let stats_after = bpf_stats();
     let after = obj.counters()?;
     let lost = after[counter::RINGBUF_LOST as usize] - before[counter::RINGBUF_LOST as usize];
     let classified = after[counter::CLASSIFIED as usize] - before[counter::CLASSIFIED as usize];
@@ -382,6 +391,12 @@ pub fn cost(plan: &Plan) -> Result<Table> {
         super::thousands(classified as f64),
         super::thousands(drained as f64),
         super::thousands(lost as f64)
+    ));
+    t.note(format!(
+        "kernel.bpf_stats_enabled: {stats_before} before, {stats_after} after this section. \
+         Per-program statistics (turned on by any process, e.g. another job's test on this shared \
+         machine) add two clock reads to every run of every program, about 30 ns here: the \
+         differences to *bare* stay comparable, the absolute numbers do not."
     ));
     let mut sizes = Vec::new();
     for p in programs {
