@@ -392,11 +392,16 @@ pub fn cost(plan: &Plan) -> Result<Table> {
         super::thousands(drained as f64),
         super::thousands(lost as f64)
     ));
+    // The kernel counts runs only while statistics are on, whoever turned them on.
+    let counted = obj.program(BARE)?.info()?.run_count();
+    let bare_runs = (plan.rounds * kinds.len()) as u64 * plan.repeat as u64;
     t.note(format!(
-        "kernel.bpf_stats_enabled: {stats_before} before, {stats_after} after this section. \
-         Per-program statistics (turned on by any process, e.g. another job's test on this shared \
-         machine) add two clock reads to every run of every program, about 30 ns here: the \
-         differences to *bare* stay comparable, the absolute numbers do not."
+        "Per-program statistics were on for {:.0} % of the bare program's runs \
+         (kernel.bpf_stats_enabled {stats_before} before, {stats_after} after; they can also be \
+         turned on through `BPF_ENABLE_STATS` by any process, e.g. another job on this shared \
+         machine). They add two clock reads to every run of every program, about 30 ns here: \
+         the differences to *bare* stay comparable, the absolute numbers do not.",
+        counted as f64 * 100.0 / bare_runs.max(1) as f64
     ));
     let mut sizes = Vec::new();
     for p in programs {
