@@ -232,7 +232,8 @@ fn measure(
     secs: f64,
     scratch: &Path,
 ) -> Result<Measured> {
-    let mut bare = None;
+    // Whatever the bench attached itself; detached when dropped.
+    let mut attached = None;
     let mut ring = None;
     let mut consumer = Drain::Batched;
     let mut agent = None;
@@ -245,7 +246,7 @@ fn measure(
                 let _inside = topo.gw.enter();
                 obj.attach(BARE, "bl0")?;
             }
-            bare = Some(obj);
+            attached = Some(obj);
         }
         Setup::Program(program, drain) => {
             let mut obj = Object::load(None, &[program])?;
@@ -257,7 +258,7 @@ fn measure(
                 obj.attach(program, "bl0")?;
             }
             consumer = drain;
-            bare = Some(obj);
+            attached = Some(obj);
         }
         Setup::Agent(mode) | Setup::AgentOther(mode) => {
             let mut cmd = Command::new("ip");
@@ -308,7 +309,7 @@ fn measure(
             field("ringbuf_lost")
         ));
     }
-    drop(bare);
+    drop(attached);
     Ok(Measured {
         forwarded: (after[1] - before[1]) as f64 / secs,
         sent: sent as f64 / secs,

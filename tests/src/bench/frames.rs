@@ -1,7 +1,7 @@
 //! The frames the bench feeds the kernel: one of each kind the classifier
 //! treats differently, and frames of numbered flows for the scale section.
 
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::Ipv4Addr;
 
 use etherparse::PacketBuilder;
 
@@ -14,9 +14,7 @@ const SERVER_V4: [u8; 4] = [203, 0, 113, 10];
 const SERVER_V6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1];
 const OTHER_V4: [u8; 4] = [192, 168, 137, 7];
 
-pub fn devices() -> Vec<IpAddr> {
-    vec![IpAddr::from(DEVICE_V4), IpAddr::from(DEVICE_V6)]
-}
+pub use crate::synth::devices;
 
 /// A TLS 1.2 application-data record of `len` bytes in all.
 fn tls_app_data(len: usize) -> Vec<u8> {
