@@ -70,11 +70,10 @@ fn timed(runs: usize, mut cmd: impl FnMut() -> Command) -> Result<(f64, f64)> {
         // SAFETY: waits for our own child and fills the two out-parameters.
         let rc = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
         let elapsed = start.elapsed().as_secs_f64();
+        let messages = std::fs::read_to_string(&err).unwrap_or_default();
+        let _ = std::fs::remove_file(&err);
         if rc < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
-            bail!(
-                "{c:?} failed: {}",
-                std::fs::read_to_string(&err).unwrap_or_default().trim()
-            );
+            bail!("{c:?} failed: {}", messages.trim());
         }
         let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
         wall = wall.min(elapsed);
