@@ -8,6 +8,8 @@
 #![no_std]
 #![no_main]
 
+mod bench;
+
 use alexa_common::{
     action, class_id, counter, flag, flow, parse, policy, stat_index, tree, ClassStat, Config,
     Event, Features, FlowKey, FlowState, Frame, Node, Packet, Plain, Quarantine, Verdict,

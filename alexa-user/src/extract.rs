@@ -30,14 +30,16 @@ pub type DeviceSet = Option<std::collections::HashSet<[u8; 16]>>;
 #[derive(Default)]
 pub struct Extractor {
     devices: DeviceSet,
-    flows: HashMap<FlowKey, FlowState>,
+    /// foldhash rather than SipHash: hashing was a tenth of `alexa extract`'s
+    /// time (docs/benchmarks.md, section 4); its seed is still per process.
+    flows: HashMap<FlowKey, FlowState, foldhash::fast::RandomState>,
 }
 
 impl Extractor {
     pub fn new(devices: DeviceSet) -> Self {
         Extractor {
             devices,
-            flows: HashMap::new(),
+            flows: HashMap::default(),
         }
     }
 

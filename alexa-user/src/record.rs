@@ -53,9 +53,50 @@ pub fn ip_to_mapped(ip: IpAddr) -> [u8; 16] {
 }
 
 /// `YYYY-MM-DD hh:mm:ss.ffffff`, UTC.
+///
+/// By hand rather than through chrono's strftime, which parses its pattern
+/// again for every row: that was a fifth of `alexa extract`'s time
+/// (docs/benchmarks.md, section 4). The unit tests hold it to chrono.
 pub fn format_date(ts_ns: u64) -> String {
-    let dt = chrono::DateTime::from_timestamp_micros((ts_ns / 1000) as i64).unwrap_or_default();
-    dt.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+    String::from_utf8_lossy(&date_bytes(ts_ns)).into_owned()
+}
+
+/// [`format_date`] without the allocation.
+pub fn date_bytes(ts_ns: u64) -> [u8; 26] {
+    let us = ts_ns / 1000;
+    let (secs, frac) = (us / 1_000_000, us % 1_000_000);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days);
+    let mut b = *b"0000-00-00 00:00:00.000000";
+    let mut put = |at: usize, width: usize, mut v: u64| {
+        for i in (at..at + width).rev() {
+            b[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+    };
+    put(0, 4, y);
+    put(5, 2, m);
+    put(8, 2, d);
+    put(11, 2, rem / 3600);
+    put(14, 2, rem / 60 % 60);
+    put(17, 2, rem % 60);
+    put(20, 6, frac);
+    b
+}
+
+/// (year, month, day) of a day count since 1970-01-01 (proleptic
+/// Gregorian; H. Hinnant's `civil_from_days`, for non-negative days).
+fn civil_from_days(days: u64) -> (u64, u64, u64) {
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z % 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + (m <= 2) as u64;
+    (y, m, d)
 }
 
 /// Microseconds as seconds with six decimals.
@@ -78,27 +119,60 @@ pub struct Row {
 }
 
 impl Row {
+    /// One CSV line. Assembled by hand: `writeln!` with sixteen `Display`
+    /// arguments was a fifth of `alexa extract`'s time (docs/benchmarks.md,
+    /// section 4); the unit tests hold this to the `writeln!` form.
     pub fn write_csv<W: Write>(&self, w: &mut W) -> io::Result<()> {
         let f = &self.features;
-        writeln!(
-            w,
-            "{},{},{},{},{},{},{},{},{},1,{},{},{},{},{},{}",
-            format_date(self.ts_ns),
-            f.length,
-            ip_from_mapped(self.dst),
-            f.dstport,
-            f.highest_layer,
-            format_delta(f.delta_us),
-            f.ack_flag,
-            f.microphone,
-            f.content_type,
-            self.class.and_then(class_name).unwrap_or(""),
-            f.srcport,
-            f.proto,
-            f.tcp_flags,
-            f.flow_index,
-            f.tcp_retrans,
-        )
+        let mut line = Vec::with_capacity(160);
+        let mut num = itoa::Buffer::new();
+        let mut put = |line: &mut Vec<u8>, v: u64| line.extend_from_slice(num.format(v).as_bytes());
+        line.extend_from_slice(&date_bytes(self.ts_ns));
+        line.push(b',');
+        put(&mut line, f.length as u64);
+        line.push(b',');
+        match ip_from_mapped(self.dst) {
+            IpAddr::V4(v4) => {
+                for (i, o) in v4.octets().iter().enumerate() {
+                    if i > 0 {
+                        line.push(b'.');
+                    }
+                    put(&mut line, *o as u64);
+                }
+            }
+            v6 => {
+                let _ = write!(line, "{v6}");
+            }
+        }
+        for v in [f.dstport as u64, f.highest_layer as u64] {
+            line.push(b',');
+            put(&mut line, v);
+        }
+        line.push(b',');
+        put(&mut line, f.delta_us / 1_000_000);
+        line.push(b'.');
+        let frac = f.delta_us % 1_000_000;
+        let digits = (frac.max(1).ilog10() + 1) as usize;
+        line.extend(std::iter::repeat_n(b'0', 6 - digits));
+        put(&mut line, frac);
+        for v in [f.ack_flag, f.microphone, f.content_type] {
+            line.push(b',');
+            put(&mut line, v as u64);
+        }
+        line.extend_from_slice(b",1,");
+        line.extend_from_slice(self.class.and_then(class_name).unwrap_or("").as_bytes());
+        for v in [
+            f.srcport as u64,
+            f.proto as u64,
+            f.tcp_flags as u64,
+            f.flow_index as u64,
+            f.tcp_retrans as u64,
+        ] {
+            line.push(b',');
+            put(&mut line, v);
+        }
+        line.push(b'\n');
+        w.write_all(&line)
     }
 
     pub fn json(&self) -> JsonRow<'_> {
@@ -109,7 +183,8 @@ impl Row {
             dstip: ip_from_mapped(self.dst),
             dstport: f.dstport,
             highest_layer: f.highest_layer,
-            delta: format_delta(f.delta_us).parse().unwrap_or(0.0),
+            // The f64 nearest to us / 10^6, as parsing `format_delta` would give.
+            delta: f.delta_us as f64 / 1e6,
             ack_flag: f.ack_flag,
             microphone: f.microphone,
             content_type: f.content_type,
@@ -171,9 +246,108 @@ mod tests {
             format_date(1_600_000_000_123_456_789),
             "2020-09-13 12:26:40.123456"
         );
+        assert_eq!(format_date(0), "1970-01-01 00:00:00.000000");
+        assert_eq!(
+            format_date(951_782_400_000_000_999),
+            "2000-02-29 00:00:00.000000"
+        );
         let a = ip_to_mapped("192.168.137.94".parse().unwrap());
         assert_eq!(ip_from_mapped(a).to_string(), "192.168.137.94");
         let b = ip_to_mapped("2001:db8::1".parse().unwrap());
         assert_eq!(ip_from_mapped(b).to_string(), "2001:db8::1");
+    }
+
+    #[test]
+    fn date_and_delta_agree_with_the_slow_forms() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for i in 0..200_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Nanoseconds up to year ~2500, and small deltas too.
+            let ts = x % 17_000_000_000_000_000_000;
+            let chrono = chrono::DateTime::from_timestamp_micros((ts / 1000) as i64)
+                .unwrap_or_default()
+                .format("%Y-%m-%d %H:%M:%S%.6f")
+                .to_string();
+            assert_eq!(format_date(ts), chrono, "{ts}");
+            let us = if i % 2 == 0 { x % 100_000_000 } else { x >> 11 };
+            let parsed: f64 = format_delta(us).parse().unwrap();
+            assert_eq!((us as f64 / 1e6).to_bits(), parsed.to_bits(), "{us}");
+        }
+    }
+
+    /// The form `write_csv` replaced, kept as its reference.
+    fn write_csv_slow(r: &Row) -> String {
+        let f = &r.features;
+        format!(
+            "{},{},{},{},{},{},{},{},{},1,{},{},{},{},{},{}\n",
+            format_date(r.ts_ns),
+            f.length,
+            ip_from_mapped(r.dst),
+            f.dstport,
+            f.highest_layer,
+            format_delta(f.delta_us),
+            f.ack_flag,
+            f.microphone,
+            f.content_type,
+            r.class.and_then(class_name).unwrap_or(""),
+            f.srcport,
+            f.proto,
+            f.tcp_flags,
+            f.flow_index,
+            f.tcp_retrans,
+        )
+    }
+
+    #[test]
+    fn csv_lines_agree_with_the_slow_form() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for i in 0..50_000u64 {
+            let dst = if i % 3 == 0 {
+                (next() as u128 | (next() as u128) << 64).to_be_bytes()
+            } else {
+                ip_to_mapped(IpAddr::from((next() as u32).to_be_bytes()))
+            };
+            let row = Row {
+                ts_ns: next() % 4_000_000_000_000_000_000,
+                src: [0; 16],
+                dst,
+                features: Features {
+                    delta_us: if i % 2 == 0 {
+                        next() % 5_000_000
+                    } else {
+                        next() >> 20
+                    },
+                    length: next() as u32,
+                    flow_index: next() as u32,
+                    dstport: next() as u16,
+                    srcport: next() as u16,
+                    highest_layer: next() as u8,
+                    content_type: next() as u8,
+                    ack_flag: next() as u8 & 1,
+                    microphone: next() as u8 & 1,
+                    proto: next() as u8,
+                    tcp_flags: next() as u8,
+                    tcp_retrans: next() as u8 & 1,
+                    _pad: [0; 5],
+                },
+                class: (i % 4 != 0).then_some((next() % 9) as u8),
+                model: 0,
+            };
+            let mut fast = Vec::new();
+            row.write_csv(&mut fast).unwrap();
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                write_csv_slow(&row),
+                "{row:?}"
+            );
+        }
     }
 }

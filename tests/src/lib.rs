@@ -2,6 +2,7 @@
 //! creates and removes, and the rule on when such a test may skip.
 
 pub mod agent;
+pub mod bench;
 pub mod netns;
 pub mod parity;
 pub mod synth;

@@ -1,5 +1,6 @@
 //! `cargo xtask`: the one entry point for setting up, building and testing.
 
+mod bench;
 mod deploy;
 mod fuzz;
 mod setup;
@@ -44,6 +45,15 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         seconds: u64,
     },
+    /// Measure kernel cost, forwarding, the agent, the offline tools and flow-map scale (needs root); writes docs/benchmarks.md.
+    Bench {
+        /// A short smoke run; its report goes to target/bench/, not docs/.
+        #[arg(long)]
+        quick: bool,
+        /// Only these sections (comma-separated: kernel,forward,agent,offline,scale).
+        #[arg(long)]
+        only: Option<String>,
+    },
     /// Run every test, including the privileged ones (needs root), then each fuzz target briefly.
     Test {
         /// Extra arguments for the test binaries (e.g. a test name filter).
@@ -74,6 +84,7 @@ fn main() -> std::process::ExitCode {
         Command::Fuzz { target, seconds } => {
             setup::ensure().and_then(|()| fuzz::run(target.as_deref(), seconds).map(|_| ()))
         }
+        Command::Bench { quick, only } => setup::ensure().and_then(|()| bench::run(quick, only)),
         Command::Test { args } => setup::ensure().and_then(|()| test::run(&args)),
     };
     match result {

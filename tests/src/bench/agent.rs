@@ -1,0 +1,275 @@
+//! Section 3: how fast the agent's loop empties the ring buffer, and how
+//! long a packet takes to become a log line. The consumer is the agent's
+//! own loop (`alexa::agent`): tokio's `AsyncFd` on the ring buffer, each
+//! item decoded and written as a JSON line, a flush per wake-up. Events
+//! come from the real classifier, fired at a set rate through
+//! `BPF_PROG_TEST_RUN` from another thread.
+
+use std::{
+    io::Write,
+    sync::atomic::{AtomicBool, Ordering},
+    time::{Duration, Instant},
+};
+
+use alexa::{
+    agent::{event_row, WallClock},
+    classifier::decode_event,
+};
+use alexa_common::{counter, PROGRAM_NAME};
+use anyhow::Result;
+use aya::maps::{MapData, RingBuf};
+use tokio::io::unix::AsyncFd;
+
+use super::{
+    kernel::{test_run, Object},
+    monotonic_ns, quantile, say, thousands, verdict, Plan, Table,
+};
+
+/// Offered event rates per second; `None`: as fast as the kernel produces.
+const RATES: [Option<u64>; 8] = [
+    Some(10_000),
+    Some(100_000),
+    Some(250_000),
+    Some(500_000),
+    Some(1_000_000),
+    Some(1_500_000),
+    Some(2_000_000),
+    None,
+];
+
+/// The events of one rate step as the consumer saw them.
+struct Step {
+    produced: u64,
+    consumed: u64,
+    lost: u64,
+    seconds: f64,
+    latencies: Vec<u64>,
+    /// Per wake-up: from the batch's first event to the consumer running.
+    wakes: Vec<u64>,
+}
+
+/// Fires the classifier at `rate` events per second for `length`, in
+/// bursts at least 100 µs apart; returns the runs made.
+fn produce(fd: i32, frame: &[u8], rate: Option<u64>, length: Duration) -> Result<u64> {
+    let start = Instant::now();
+    let tick = Duration::from_micros(100);
+    let mut runs = 0u64;
+    while start.elapsed() < length {
+        match rate {
+            None => {
+                test_run(fd, frame, 10_000)?;
+                runs += 10_000;
+            }
+            Some(r) => {
+                let due = (start.elapsed().as_secs_f64() * r as f64) as u64;
+                if due > runs {
+                    test_run(fd, frame, (due - runs) as u32)?;
+                    runs = due;
+                } else {
+                    std::thread::sleep(tick);
+                }
+            }
+        }
+    }
+    Ok(runs)
+}
+
+/// The agent's loop (agent.rs, `run`), with a clock read per flush.
+async fn consume(
+    ring: &mut AsyncFd<RingBuf<MapData>>,
+    out: &mut dyn Write,
+    clock: &WallClock,
+    done: &AtomicBool,
+) -> Result<(u64, Vec<u64>, Vec<u64>, Instant)> {
+    let mut consumed = 0u64;
+    let mut latencies = Vec::new();
+    let mut wakes = Vec::new();
+    let mut batch = Vec::new();
+    let mut last = Instant::now();
+    loop {
+        let guard = tokio::time::timeout(Duration::from_millis(30), ring.readable_mut()).await;
+        let Ok(guard) = guard else {
+            if done.load(Ordering::Acquire) {
+                break;
+            }
+            continue;
+        };
+        let mut guard = guard?;
+        let woke = monotonic_ns();
+        let events = guard.get_inner_mut();
+        while let Some(item) = events.next() {
+            if let Some(ev) = decode_event(&item) {
+                serde_json::to_writer(&mut *out, &event_row(&ev, clock).json())?;
+                out.write_all(b"\n")?;
+                batch.push(ev.ts_ns);
+            }
+        }
+        out.flush()?;
+        let now = monotonic_ns();
+        if let Some(first) = batch.first() {
+            wakes.push(woke.saturating_sub(*first));
+        }
+        consumed += batch.len() as u64;
+        latencies.extend(batch.drain(..).map(|ts| now.saturating_sub(ts)));
+        last = Instant::now();
+        guard.clear_ready();
+    }
+    Ok((consumed, latencies, wakes, last))
+}
+
+fn step(
+    obj: &Object,
+    rt: &tokio::runtime::Runtime,
+    ring: &mut AsyncFd<RingBuf<MapData>>,
+    out: &mut dyn Write,
+    fd: i32,
+    rate: Option<u64>,
+    length: Duration,
+) -> Result<Step> {
+    let frame = &super::frames::kinds()[1].1;
+    let clock = WallClock::now();
+    let before = obj.counters()?;
+    let done = AtomicBool::new(false);
+    let start = Instant::now();
+    let (produced, consumed) = std::thread::scope(|s| {
+        let producer = s.spawn(|| {
+            let r = produce(fd, frame, rate, length);
+            done.store(true, Ordering::Release);
+            r
+        });
+        let consumed = rt.block_on(consume(ring, out, &clock, &done));
+        (producer.join().expect("producer thread"), consumed)
+    });
+    let _ = produced?;
+    let (consumed, mut latencies, mut wakes, last) = consumed?;
+    let after = obj.counters()?;
+    let d = |i: u32| after[i as usize] - before[i as usize];
+    latencies.sort_unstable();
+    wakes.sort_unstable();
+    Ok(Step {
+        produced: d(counter::CLASSIFIED),
+        consumed,
+        lost: d(counter::RINGBUF_LOST),
+        seconds: (last - start).as_secs_f64().max(length.as_secs_f64()),
+        latencies,
+        wakes,
+    })
+}
+
+pub fn run(plan: &Plan) -> Result<Table> {
+    let mut obj = Object::classifier(None, &[PROGRAM_NAME])?;
+    let fd = obj.prog_fd(PROGRAM_NAME)?;
+    let ring = obj.take_events()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let mut ring = {
+        let _ctx = rt.enter();
+        // SAFETY: the ring buffer owns its map fd, which stays open and the
+        // same for as long as the AsyncFd owns the ring buffer.
+        unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }?
+    };
+    let mut t = Table::new(
+        "3. Agent: ring-buffer consumption and packet-to-log-line latency",
+        &[
+            "log writer",
+            "offered (events/s)",
+            "events",
+            "consumed (events/s)",
+            "lost",
+            "latency p50",
+            "latency p99",
+            "wake-up delay p50 / p99",
+        ],
+    );
+    t.intro = format!(
+        "The agent's loop (tokio `AsyncFd` on the ring buffer, `decode_event`, `event_row(..).json()` \
+         through serde_json, a newline, a flush per wake-up) consumes events that the real \
+         classifier emits while another thread fires `BPF_PROG_TEST_RUN` (TLS app-data frame) at \
+         the offered rate, in bursts at least 100 µs apart, {} ms per step. Log: `/dev/null` opened as `--log` \
+         opens a file, so the numbers are the agent's CPU cost, not a disk's. Latency: \
+         CLOCK_MONOTONIC at the flush after the line was written, minus the event's `ts_ns` \
+         (`bpf_ktime_get_ns` when the program ran). Wake-up delay: from the first event of a \
+         batch to the consumer's task running, i.e. before any formatting.",
+        plan.agent_step.as_millis()
+    );
+    let mut summary = Vec::new();
+    // ALEXA_BENCH_AGENT_WRITER=buffered|unbuffered runs one writer only (for profiling).
+    let only = std::env::var("ALEXA_BENCH_AGENT_WRITER").ok();
+    for buffered in [false, true] {
+        if only
+            .as_deref()
+            .is_some_and(|o| (o == "buffered") != buffered)
+        {
+            continue;
+        }
+        let name = if buffered {
+            "BufWriter (agent.rs on this branch)"
+        } else {
+            "File, unbuffered (agent.rs before)"
+        };
+        let mut best: Option<f64> = None;
+        let mut light_p99 = 0u64;
+        let mut best_p99 = 0u64;
+        for rate in RATES {
+            say(format!(
+                "agent: {name}, offered {}",
+                rate.map_or("max".into(), |r| thousands(r as f64))
+            ));
+            let file = std::fs::OpenOptions::new().append(true).open("/dev/null")?;
+            let mut out: Box<dyn Write> = if buffered {
+                Box::new(std::io::BufWriter::new(file))
+            } else {
+                Box::new(file)
+            };
+            let s = step(&obj, &rt, &mut ring, &mut *out, fd, rate, plan.agent_step)?;
+            let rate_seen = s.consumed as f64 / s.seconds;
+            let p50 = quantile(&s.latencies, 0.5);
+            let p99 = quantile(&s.latencies, 0.99);
+            let clean = s.lost == 0 && s.consumed == s.produced && s.produced > 0;
+            if clean && rate.is_some() && best.is_none_or(|b| rate_seen > b) {
+                best = Some(rate.unwrap_or(0) as f64);
+                best_p99 = p99;
+            }
+            if rate == Some(10_000) {
+                light_p99 = p99;
+            }
+            t.row(vec![
+                name.to_owned(),
+                rate.map_or("max (unpaced)".into(), |r| thousands(r as f64)),
+                thousands(s.produced as f64),
+                thousands(rate_seen),
+                thousands(s.lost as f64),
+                format_ns(p50),
+                format_ns(p99),
+                format!(
+                    "{} / {}",
+                    format_ns(quantile(&s.wakes, 0.5)),
+                    format_ns(quantile(&s.wakes, 0.99))
+                ),
+            ]);
+        }
+        let best = best.unwrap_or(0.0);
+        summary.push(format!(
+            "{name}: highest offered rate consumed with zero loss {} events/s (target ≥ 1,000,000: {}); \
+             p99 latency {} at 10,000 events/s (target ≤ 1 ms: {}), {} at that highest rate",
+            thousands(best),
+            verdict(best >= 1_000_000.0),
+            format_ns(light_p99),
+            verdict(light_p99 <= 1_000_000),
+            format_ns(best_p99),
+        ));
+    }
+    for s in summary {
+        t.note(s);
+    }
+    Ok(t)
+}
+
+pub fn format_ns(ns: u64) -> String {
+    if ns >= 1_000_000 {
+        format!("{:.2} ms", ns as f64 / 1e6)
+    } else {
+        format!("{:.0} µs", ns as f64 / 1e3)
+    }
+}

@@ -1,0 +1,482 @@
+//! Section 2: forwarding through a gateway namespace. A sender of the
+//! project's (AF_PACKET, `sendmmsg`, qdisc bypassed) in namespace `echo`
+//! blasts UDP from the device's address through veths into `gw`, which
+//! routes it to `cloud`, where an XDP program drops it on arrival. The rate
+//! is what `gw` transmits on its WAN veth; the setups differ only in what is
+//! attached to `gw`'s LAN veth.
+
+use std::{
+    net::Ipv4Addr,
+    path::Path,
+    process::{Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use alexa_common::PROGRAM_NAME;
+use anyhow::{bail, Context as _, Result};
+
+use super::{
+    frames::blast_frame,
+    kernel::{with_drain, Drain, Object, BARE, LAZY, SINK},
+    median, say, thousands, verdict, Plan, Table,
+};
+use crate::{
+    agent::{wait_for, Running},
+    netns::{veth_pair, Netns},
+};
+
+const DEVICE: Ipv4Addr = Ipv4Addr::new(10, 201, 0, 2);
+const CLOUD: Ipv4Addr = Ipv4Addr::new(10, 202, 0, 2);
+/// Another LAN host behind the same veth, not monitored.
+const OTHER_HOST: Ipv4Addr = Ipv4Addr::new(10, 201, 0, 3);
+/// Distinct flows in the blast (source ports).
+const FLOWS: u16 = 64;
+const BATCH: usize = 64;
+
+struct Topology {
+    echo: Netns,
+    gw: Netns,
+    cloud: Netns,
+}
+
+fn mac(ns: &Netns, iface: &str) -> Result<[u8; 6]> {
+    let out = ns.exec(&format!("cat /sys/class/net/{iface}/address"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let bytes: Vec<u8> = text
+        .trim()
+        .split(':')
+        .map(|h| u8::from_str_radix(h, 16))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("MAC of {iface}: {text:?}"))?;
+    bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("MAC of {iface}: {text:?}"))
+}
+
+impl Topology {
+    fn new() -> Result<Topology> {
+        let echo = Netns::new("bench-echo");
+        let gw = Netns::new("bench-gw");
+        let cloud = Netns::new("bench-cloud");
+        for ns in [&echo, &gw, &cloud] {
+            // No router solicitations or MLD reports in the counters.
+            ns.exec(
+                "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1",
+            );
+        }
+        veth_pair(
+            &echo,
+            "be0",
+            &["10.201.0.2/24"],
+            &gw,
+            "bl0",
+            &["10.201.0.1/24"],
+        );
+        veth_pair(
+            &gw,
+            "bw0",
+            &["10.202.0.1/24"],
+            &cloud,
+            "bc0",
+            &["10.202.0.2/24"],
+        );
+        gw.exec("sysctl -qw net.ipv4.ip_forward=1");
+        let cloud_mac = mac(&cloud, "bc0")?;
+        let m = cloud_mac.map(|b| format!("{b:02x}")).join(":");
+        gw.exec(&format!(
+            "ip neigh replace {CLOUD} lladdr {m} dev bw0 nud permanent"
+        ));
+        Ok(Topology { echo, gw, cloud })
+    }
+}
+
+/// (rx packets, tx packets, rx dropped, tx dropped) of an interface.
+fn link_stats(ns: &Netns, iface: &str) -> Result<[u64; 4]> {
+    let out = ns.exec(&format!("ip -s -j link show dev {iface}"));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+    let s = &v[0]["stats64"];
+    let n = |dir: &str, what: &str| s[dir][what].as_u64().unwrap_or(0);
+    Ok([
+        n("rx", "packets"),
+        n("tx", "packets"),
+        n("rx", "dropped"),
+        n("tx", "dropped"),
+    ])
+}
+
+/// Sends for `secs` from inside `ns`; returns the frames the socket took.
+fn blast(ns: &Netns, iface: &str, frames: &[Vec<u8>], secs: f64) -> Result<u64> {
+    let _inside = ns.enter();
+    let name = std::ffi::CString::new(iface)?;
+    // SAFETY: a valid NUL-terminated name.
+    let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if ifindex == 0 {
+        bail!("no interface {iface} in {}", ns.name);
+    }
+    // SAFETY: plain socket creation; protocol 0 receives nothing.
+    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
+    if fd < 0 {
+        bail!("AF_PACKET socket: {}", std::io::Error::last_os_error());
+    }
+    // SAFETY: fd is ours; closed once on every path below.
+    let _close = Fd(fd);
+    // SAFETY: sockaddr_ll is plain data; zeroed is valid.
+    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    addr.sll_family = libc::AF_PACKET as u16;
+    addr.sll_protocol = (libc::ETH_P_IP as u16).to_be();
+    addr.sll_ifindex = ifindex as i32;
+    // SAFETY: a sockaddr_ll of the right size.
+    let rc = unsafe {
+        libc::bind(
+            fd,
+            &addr as *const libc::sockaddr_ll as *const libc::sockaddr,
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    if rc != 0 {
+        bail!("bind to {iface}: {}", std::io::Error::last_os_error());
+    }
+    // The qdisc would only add a lock and a queue in front of the veth.
+    let one: libc::c_int = 1;
+    // SAFETY: an int option of the right size.
+    unsafe {
+        libc::setsockopt(
+            fd,
+            libc::SOL_PACKET,
+            libc::PACKET_QDISC_BYPASS,
+            &one as *const libc::c_int as *const libc::c_void,
+            std::mem::size_of::<libc::c_int>() as u32,
+        )
+    };
+    let mut iov: Vec<libc::iovec> = (0..BATCH)
+        .map(|i| {
+            let f = &frames[i % frames.len()];
+            libc::iovec {
+                iov_base: f.as_ptr() as *mut libc::c_void,
+                iov_len: f.len(),
+            }
+        })
+        .collect();
+    let mut msgs: Vec<libc::mmsghdr> = iov
+        .iter_mut()
+        .map(|v| {
+            // SAFETY: mmsghdr is plain data; zeroed is valid.
+            let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
+            m.msg_hdr.msg_iov = v as *mut libc::iovec;
+            m.msg_hdr.msg_iovlen = 1;
+            m
+        })
+        .collect();
+    let start = Instant::now();
+    let limit = Duration::from_secs_f64(secs);
+    let mut sent = 0u64;
+    while start.elapsed() < limit {
+        // SAFETY: BATCH headers, each pointing at a live frame.
+        let n = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), BATCH as u32, 0) };
+        if n > 0 {
+            sent += n as u64;
+        }
+    }
+    Ok(sent)
+}
+
+struct Fd(i32);
+impl Drop for Fd {
+    fn drop(&mut self) {
+        // SAFETY: closing a descriptor this guard owns.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+/// What is attached to the gateway's LAN veth.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Setup {
+    NoXdp,
+    Bare,
+    /// A program of the object attached by the bench, its events drained
+    /// by the bench without formatting: the program's cost without the
+    /// agent process.
+    Program(&'static str, Drain),
+    Agent(&'static str),
+    /// `alexa run` watching the device while the blast comes from another
+    /// host of the LAN: every packet takes the classifier's fast path.
+    AgentOther(&'static str),
+}
+
+/// `alexa run --help` names `--mode` once the policy work is merged.
+fn has_mode_flag(alexa: &Path) -> bool {
+    Command::new(alexa)
+        .args(["run", "--help"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout).lines().any(|l| {
+                let l = l.trim_start();
+                l.starts_with("--mode ") || l.starts_with("--mode <")
+            })
+        })
+        .unwrap_or(false)
+}
+
+struct Measured {
+    forwarded: f64,
+    sent: f64,
+    agent: Option<String>,
+}
+
+fn measure(
+    topo: &Topology,
+    setup: Setup,
+    alexa: &Path,
+    with_mode: bool,
+    frames: &[Vec<u8>],
+    secs: f64,
+    scratch: &Path,
+) -> Result<Measured> {
+    // Whatever the bench attached itself; detached when dropped.
+    let mut attached = None;
+    let mut ring = None;
+    let mut consumer = Drain::Batched;
+    let mut agent = None;
+    let stderr_path = scratch.join("agent.stderr");
+    match setup {
+        Setup::NoXdp => {}
+        Setup::Bare => {
+            let mut obj = Object::load(None, &[BARE])?;
+            {
+                let _inside = topo.gw.enter();
+                obj.attach(BARE, "bl0")?;
+            }
+            attached = Some(obj);
+        }
+        Setup::Program(program, drain) => {
+            let mut obj = Object::load(None, &[program])?;
+            obj.add_device(DEVICE.into())?;
+            obj.load_model(&alexa::model::load(Path::new(super::kernel::MODEL))?)?;
+            ring = Some(obj.take_events()?);
+            {
+                let _inside = topo.gw.enter();
+                obj.attach(program, "bl0")?;
+            }
+            consumer = drain;
+            attached = Some(obj);
+        }
+        Setup::Agent(mode) | Setup::AgentOther(mode) => {
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", &topo.gw.name])
+                .arg(alexa)
+                .args(["run", "--iface", "bl0", "--device", &DEVICE.to_string()])
+                .args(["--model", super::kernel::MODEL, "--log", "/dev/null"]);
+            if with_mode {
+                cmd.args(["--mode", mode]);
+            }
+            cmd.stdout(Stdio::null())
+                .stderr(std::fs::File::create(&stderr_path)?);
+            agent = Some(Running::spawn(&mut cmd));
+            let attached = wait_for(Duration::from_secs(20), || {
+                String::from_utf8_lossy(&topo.gw.exec("ip -j link show dev bl0").stdout)
+                    .contains("\"xdp\"")
+            });
+            if !attached {
+                bail!(
+                    "alexa run did not attach: {}",
+                    std::fs::read_to_string(&stderr_path).unwrap_or_default()
+                );
+            }
+        }
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let before = link_stats(&topo.gw, "bw0")?;
+    let sent = match ring.as_mut() {
+        Some(r) => with_drain(r, consumer, || blast(&topo.echo, "be0", frames, secs)).0?,
+        None => blast(&topo.echo, "be0", frames, secs)?,
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let after = link_stats(&topo.gw, "bw0")?;
+    let mut summary = None;
+    if let Some(mut a) = agent {
+        a.terminate(Duration::from_secs(10));
+        let text = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+        let field = |k: &str| {
+            text.split_whitespace()
+                .find_map(|w| w.strip_prefix(&format!("{k}=")))
+                .unwrap_or("?")
+                .trim_end_matches(',')
+                .to_owned()
+        };
+        summary = Some(format!(
+            "classified {}, ringbuf_lost {}",
+            field("classified"),
+            field("ringbuf_lost")
+        ));
+    }
+    drop(attached);
+    Ok(Measured {
+        forwarded: (after[1] - before[1]) as f64 / secs,
+        sent: sent as f64 / secs,
+        agent: summary,
+    })
+}
+
+pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
+    let topo = Topology::new()?;
+    // Keeps the receiving namespace's own cost to the minimum the stack allows.
+    let mut sink = Object::load(None, &[SINK])?;
+    {
+        let _inside = topo.cloud.enter();
+        sink.attach(SINK, "bc0")?;
+    }
+    let echo_mac = mac(&topo.echo, "be0")?;
+    let gw_mac = mac(&topo.gw, "bl0")?;
+    let frames: Vec<Vec<u8>> = (0..FLOWS)
+        .map(|i| blast_frame(echo_mac, gw_mac, DEVICE, CLOUD, 10_000 + i))
+        .collect();
+    let other_frames: Vec<Vec<u8>> = (0..FLOWS)
+        .map(|i| blast_frame(echo_mac, gw_mac, OTHER_HOST, CLOUD, 10_000 + i))
+        .collect();
+    let with_mode = has_mode_flag(alexa);
+    let setups = [
+        Setup::NoXdp,
+        Setup::Bare,
+        Setup::Program(PROGRAM_NAME, Drain::Batched),
+        Setup::Program(PROGRAM_NAME, Drain::CaughtUp),
+        Setup::Program(LAZY, Drain::Batched),
+        Setup::Program(LAZY, Drain::CaughtUp),
+        Setup::Agent("monitor"),
+        Setup::Agent("enforce"),
+        Setup::AgentOther("monitor"),
+    ];
+    // ALEXA_BENCH_FORWARD=no-xdp,bare,classifier,classifier-caught-up,lazy,lazy-caught-up,
+    // monitor,enforce,monitor-other
+    // picks setups (for profiling).
+    let only = std::env::var("ALEXA_BENCH_FORWARD").ok();
+    let picked = |s: &Setup| {
+        let name = match s {
+            Setup::NoXdp => "no-xdp",
+            Setup::Bare => "bare",
+            Setup::Program(p, Drain::Batched) if *p == PROGRAM_NAME => "classifier",
+            Setup::Program(p, _) if *p == PROGRAM_NAME => "classifier-caught-up",
+            Setup::Program(_, Drain::Batched) => "lazy",
+            Setup::Program(..) => "lazy-caught-up",
+            Setup::Agent(m) => m,
+            Setup::AgentOther(_) => "monitor-other",
+        };
+        only.as_deref()
+            .is_none_or(|o| o.split(',').any(|x| x == name))
+    };
+    let mut results: Vec<Vec<Measured>> = setups.iter().map(|_| Vec::new()).collect();
+    for round in 0..plan.forward_rounds {
+        for (i, setup) in setups.iter().enumerate() {
+            if !picked(setup) || (!with_mode && *setup == Setup::Agent("enforce")) {
+                continue;
+            }
+            say(format!(
+                "forwarding, round {}/{}: {setup:?}",
+                round + 1,
+                plan.forward_rounds
+            ));
+            results[i].push(measure(
+                &topo,
+                *setup,
+                alexa,
+                with_mode,
+                if matches!(setup, Setup::AgentOther(_)) {
+                    &other_frames
+                } else {
+                    &frames
+                },
+                plan.forward_secs,
+                scratch,
+            )?);
+        }
+    }
+    let mut t = Table::new(
+        "2. Forwarding through the gateway namespace",
+        &[
+            "on the gateway's LAN veth",
+            "forwarded (packets/s)",
+            "vs no XDP",
+            "offered by the sender (packets/s)",
+            "agent counters (last run)",
+            "target",
+            "",
+        ],
+    );
+    t.intro = format!(
+        "Namespaces `echo` → `gw` → `cloud` joined by veths; the project's AF_PACKET sender \
+         (`sendmmsg`, {BATCH} frames per call, qdisc bypassed) blasts 60-byte UDP frames of {FLOWS} \
+         flows from the device's address for {} s; `gw` routes them (ip_forward) to `cloud`, whose \
+         veth drops them in XDP. Rate = packets `gw` transmitted on its WAN veth per second, median \
+         of {} runs. `alexa run` watches the device with the shipped model and logs to `/dev/null`; \
+         XDP attaches in driver mode (veth's native XDP) in every XDP row.",
+        plan.forward_secs,
+        plan.forward_rounds
+    );
+    let mut base = f64::NAN;
+    for (i, setup) in setups.iter().enumerate() {
+        let mut fwd: Vec<f64> = results[i].iter().map(|m| m.forwarded).collect();
+        let mut sent: Vec<f64> = results[i].iter().map(|m| m.sent).collect();
+        let label = match setup {
+            Setup::NoXdp => "no XDP program".to_owned(),
+            Setup::Bare => "XDP_PASS only (`alexa_bare`)".to_owned(),
+            Setup::Program(p, Drain::Batched) => {
+                format!("`{p}` + shipped model, the bench drains events every 1 ms (no agent)")
+            }
+            Setup::Program(p, Drain::CaughtUp) => format!(
+                "`{p}` + shipped model, the bench spins on the ring (no agent; consumer always caught up)"
+            ),
+            Setup::Agent(m) if with_mode => format!("`alexa run --mode {m}`"),
+            Setup::Agent(_) => {
+                "`alexa run` (binary without `--mode`: monitor-equivalent)".to_owned()
+            }
+            Setup::AgentOther(m) if with_mode => format!(
+                "`alexa run --mode {m}`, the blast from a non-device host (fast path)"
+            ),
+            Setup::AgentOther(_) => {
+                "`alexa run`, the blast from a non-device host (fast path)".to_owned()
+            }
+        };
+        if fwd.is_empty() && !picked(setup) {
+            continue;
+        }
+        if fwd.is_empty() {
+            t.row(vec![
+                format!("`alexa run --mode enforce`"),
+                "not run: this binary has no `--mode`".into(),
+                String::new(),
+                String::new(),
+                String::new(),
+                "≥ 95 %".into(),
+                String::new(),
+            ]);
+            continue;
+        }
+        let f = median(&mut fwd);
+        if *setup == Setup::NoXdp {
+            base = f;
+        }
+        let ratio = f / base;
+        let is_agent = matches!(setup, Setup::Agent(_) | Setup::AgentOther(_));
+        t.row(vec![
+            label,
+            thousands(f),
+            format!("{:.1} %", ratio * 100.0),
+            thousands(median(&mut sent)),
+            results[i]
+                .last()
+                .and_then(|m| m.agent.clone())
+                .unwrap_or_default(),
+            if is_agent {
+                "≥ 95 %".into()
+            } else {
+                String::new()
+            },
+            if is_agent {
+                verdict(ratio >= 0.95)
+            } else {
+                String::new()
+            },
+        ]);
+    }
+    drop(sink);
+    Ok(t)
+}
