@@ -172,7 +172,11 @@ pub fn parse_seconds_us(cell: &str) -> Result<u64> {
             .with_context(|| format!("bad digit at decimal {}", i + 1))?;
         us = us * 10 + d as u64;
     }
-    Ok(whole * 1_000_000 + us)
+    // A u64 of microseconds holds 584,942 years; more is not a delta.
+    whole
+        .checked_mul(1_000_000)
+        .and_then(|w| w.checked_add(us))
+        .context("more seconds than fit in 64 bits of microseconds")
 }
 
 #[cfg(test)]
@@ -186,6 +190,16 @@ mod tests {
         assert_eq!(parse_seconds_us("90").unwrap(), 90_000_000);
         assert!(parse_seconds_us("1.0000001").is_err());
         assert!(parse_seconds_us("x").is_err());
+    }
+
+    /// Found by the `csv` fuzz target: the product overflowed (a panic in a
+    /// debug build, a silently wrapped delta in a release build).
+    #[test]
+    fn seconds_past_u64_microseconds_are_refused() {
+        assert_eq!(parse_seconds_us("18446744073709.551615").unwrap(), u64::MAX);
+        let e = parse_seconds_us("18446744073709.551616").unwrap_err();
+        assert!(e.to_string().contains("64 bits"), "{e}");
+        assert!(parse_seconds_us("7000017000000000.5").is_err());
     }
 
     /// Found by the `csv` fuzz target: the csv crate counts only `\n`, so

@@ -499,6 +499,12 @@ fn datasets(dir: &Scratch) -> Vec<(PathBuf, Vec<String>, &'static [&'static str]
         MODEL,
     );
     add(
+        "delta-overflow.csv",
+        &format!("{DATASET_HEADER}\n{row}\n1,443,1,18446744073710,0,1,0,ack\n"),
+        &["line 3", "column 4 (`delta`)", "64 bits"],
+        MODEL,
+    );
+    add(
         "unknown-class.csv",
         &format!("{DATASET_HEADER}\n{row}\n1,443,1,0.5,0,1,0,bogus\n"),
         &["line 3", "unknown class `bogus`"],

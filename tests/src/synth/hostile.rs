@@ -135,7 +135,8 @@ struct Ext {
     /// For HBH/RH/DO: the header's own length byte ((len + 1) * 8 bytes).
     /// A lie when it does not match `rest`.
     len_byte: u8,
-    /// Everything after the next-header byte.
+    /// Everything after the next-header byte (for HBH/RH/DO the first of
+    /// these, the length byte, is written as `len_byte`).
     rest: Vec<u8>,
 }
 
