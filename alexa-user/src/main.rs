@@ -81,7 +81,7 @@ enum Command {
         /// Least (class-weighted) samples in a leaf.
         #[arg(long, default_value_t = 1)]
         min_samples_leaf: u32,
-        /// `paper` (first seven), `extended` (all but srcport), `all` (twelve) or a comma-separated list.
+        /// `paper` (first seven), `extended` (all but srcport and flow_index), `all` (twelve) or a comma-separated list.
         #[arg(long, default_value = "extended")]
         features: String,
         #[arg(long, value_enum, default_value_t = ClassWeightArg::Balanced)]
