@@ -4,7 +4,9 @@
 pub mod agent;
 pub mod netns;
 pub mod parity;
+pub mod session;
 pub mod synth;
+pub mod testbed;
 pub mod traffic;
 pub mod trees;
 

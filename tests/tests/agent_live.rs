@@ -161,7 +161,11 @@ v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); v.sendto(b'abcdefghijklmn
     let attached = || String::from_utf8_lossy(&gw.exec("ip link show gw0").stdout).contains("xdp");
     assert!(attached(), "XDP went away with the agent");
     let out = agent.detach();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!attached(), "XDP still attached after alexa detach");
     let _ = servers.terminate(Duration::from_secs(1));
     let _ = std::fs::remove_dir_all(&dir);

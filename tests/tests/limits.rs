@@ -47,7 +47,10 @@ fn a_full_ring_buffer_loses_events_not_packets_and_counts_every_loss() {
     let counters = c.counters().unwrap();
     assert_eq!(counters[counter::CLASSIFIED as usize], runs as u64);
     let lost = counters[counter::RINGBUF_LOST as usize];
-    assert!(lost > 0, "nothing lost with {runs} events in a ring for ~{fits}");
+    assert!(
+        lost > 0,
+        "nothing lost with {runs} events in a ring for ~{fits}"
+    );
     let mut received = 0u64;
     while let Some(item) = ring.next() {
         assert!(decode_event(&item).is_some());
