@@ -589,7 +589,7 @@ impl ArrivalCounter {
                     _ => return Err(e).context("receiving"),
                 }
             }
-            if from.sll_pkttype == libc::PACKET_OUTGOING as u8 {
+            if from.sll_pkttype == libc::PACKET_OUTGOING {
                 continue;
             }
             if let Some(id) = ipv4_id_from(&buf[..n as usize], self.device) {

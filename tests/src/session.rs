@@ -13,7 +13,7 @@ use std::{
     path::{Path, PathBuf},
     sync::{
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
-        mpsc, Arc,
+        mpsc,
     },
     time::Duration,
 };
@@ -204,64 +204,62 @@ pub fn replay(
     socket: &Path,
     stop: &AtomicBool,
     tick: &mut dyn FnMut(usize),
-) -> Run {
+) -> anyhow::Result<Run> {
     let device = testbed::ECHO_IP.parse().expect("address");
-    let done = Arc::new(AtomicBool::new(false));
-    let seen = Arc::new(AtomicU64::new(0));
-    let progress = Arc::new(AtomicUsize::new(0));
+    let done = AtomicBool::new(false);
+    let seen = AtomicU64::new(0);
+    let progress = AtomicUsize::new(0);
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let opts = replay::SendOptions {
+        gap_cap,
+        control_socket: Some(socket.to_owned()),
+        ..replay::SendOptions::new(testbed::ECHO_IF)
+    };
     std::thread::scope(|s| {
-        let (ready_tx, ready_rx) = mpsc::channel();
-        let counter = {
-            let (done, seen) = (done.clone(), seen.clone());
-            s.spawn(move || {
-                let _in = bed.cloud.enter();
-                let c = replay::ArrivalCounter::open(testbed::CLOUD_IF, device);
-                let ok = c.is_ok();
-                let _ = ready_tx.send(ok);
-                c.and_then(|c| c.run(&done, &seen))
+        let counter = s.spawn(|| {
+            let _in = bed.cloud.enter();
+            match replay::ArrivalCounter::open(testbed::CLOUD_IF, device) {
+                Ok(c) => {
+                    let _ = ready_tx.send(Ok(()));
+                    c.run(&done, &seen)
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    Err(anyhow::anyhow!("the cloud-side counter did not start"))
+                }
+            }
+        });
+        ready_rx.recv()??;
+        let sender = s.spawn(|| {
+            let _in = bed.echo.enter();
+            replay::send(&sim.frames, &opts, stop, &mut |n| {
+                progress.store(n, Ordering::Relaxed)
             })
-        };
-        assert_eq!(
-            ready_rx.recv().ok(),
-            Some(true),
-            "the cloud-side counter did not start"
-        );
-        let sender = {
-            let progress = progress.clone();
-            let opts = replay::SendOptions {
-                gap_cap,
-                control_socket: Some(socket.to_owned()),
-                ..replay::SendOptions::new(testbed::ECHO_IF)
-            };
-            s.spawn(move || {
-                let _in = bed.echo.enter();
-                replay::send(&sim.frames, &opts, stop, &mut |n| {
-                    progress.store(n, Ordering::Relaxed)
-                })
-            })
-        };
+        });
         while !sender.is_finished() {
             std::thread::sleep(Duration::from_millis(100));
             tick(progress.load(Ordering::Relaxed));
         }
-        let sent = sender.join().expect("sender thread").expect("replay");
-        tick(sent.frames.len());
-        // Everything in flight has arrived once the count stops moving.
-        let mut last = seen.load(Ordering::Relaxed);
-        loop {
-            std::thread::sleep(Duration::from_millis(300));
-            let now = seen.load(Ordering::Relaxed);
-            if now == last {
-                break;
+        let sent = sender.join().expect("sender thread");
+        if let Ok(sent) = &sent {
+            tick(sent.frames.len());
+            // Everything in flight has arrived once the count stops moving.
+            let mut last = seen.load(Ordering::Relaxed);
+            loop {
+                std::thread::sleep(Duration::from_millis(300));
+                let now = seen.load(Ordering::Relaxed);
+                if now == last {
+                    break;
+                }
+                last = now;
             }
-            last = now;
         }
         done.store(true, Ordering::Relaxed);
-        let arrivals = counter
-            .join()
-            .expect("counter thread")
-            .expect("count arrivals");
-        Run { sent, arrivals }
+        let arrivals = counter.join().expect("counter thread")?;
+        Ok(Run {
+            sent: sent?,
+            arrivals,
+        })
     })
 }
 

@@ -58,7 +58,8 @@ fn run(tag: &str, mode: &str) -> (Outcome, Simulated, Vec<u16>) {
         &agent.socket,
         &AtomicBool::new(false),
         &mut |_| {},
-    );
+    )
+    .expect("replay");
     let outcome = Outcome::collect(&sim, &run, &agent);
     eprintln!(
         "{mode}: {} frames in {:.1} s, latest {} µs behind its time\n{}misclassified: {}",

@@ -1,5 +1,6 @@
 //! `cargo xtask`: the one entry point for setting up, building and testing.
 
+mod demo;
 mod setup;
 mod test;
 mod train_model;
@@ -32,6 +33,12 @@ enum Command {
     Fixtures,
     /// Reproduce models/echo.json from the simulator (seed 1) and write its held-out metrics (seed 2).
     TrainModel,
+    /// The whole product in a virtual home network: a simulated Echo's day through a real gateway, the agent enforcing (needs root).
+    Demo {
+        /// Passed to the demo: --seed N, --scale X, --gap-cap-ms N.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Run every test, including the privileged ones (needs root).
     Test {
         /// Extra arguments for the test binaries (e.g. a test name filter).
@@ -58,6 +65,7 @@ fn main() -> std::process::ExitCode {
             ]))
         }),
         Command::TrainModel => setup::ensure().and_then(|()| train_model::run()),
+        Command::Demo { args } => demo::run(&args),
         Command::Test { args } => setup::ensure().and_then(|()| test::run(&args)),
     };
     match result {
