@@ -17,7 +17,7 @@ use pcap_file::{
         blocks::{interface_description::InterfaceDescriptionOption, Block},
         PcapNgParser,
     },
-    DataLink, PcapError,
+    DataLink, Endianness, PcapError,
 };
 
 /// A record claiming more than this is taken as corruption, not buffered.
@@ -26,7 +26,8 @@ const READ_CHUNK: usize = 1 << 16;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("{path}: cannot read: {source}")]
+    // The reason is the source, which `{:#}` prints after the colon.
+    #[error("{path}: cannot read")]
     Io {
         path: PathBuf,
         #[source]
@@ -59,7 +60,7 @@ enum Format {
 
 pub struct CaptureReader {
     path: PathBuf,
-    file: File,
+    input: Box<dyn Read + Send>,
     buf: Vec<u8>,
     /// Start of the unparsed bytes in `buf`.
     pos: usize,
@@ -77,9 +78,14 @@ impl CaptureReader {
             source,
         };
         let file = File::open(path).map_err(io)?;
+        Self::from_reader(path, Box::new(file))
+    }
+
+    /// A capture read from `input`; `path` only names it in errors.
+    pub fn from_reader(path: &Path, input: Box<dyn Read + Send>) -> Result<Self, CaptureError> {
         let mut reader = CaptureReader {
             path: path.to_owned(),
-            file,
+            input,
             buf: Vec::with_capacity(READ_CHUNK * 2),
             pos: 0,
             base: 0,
@@ -212,8 +218,13 @@ impl CaptureReader {
                         if pending == 0 {
                             return Ok(None);
                         }
-                        return Err(self
-                            .corrupt(offset, format!("truncated record ({pending} bytes left)")));
+                        let what = match self.claimed_len(&self.buf[self.pos..]) {
+                            Some(claim) => format!(
+                                "truncated record: it claims {claim} bytes, the file has {pending} left"
+                            ),
+                            None => format!("truncated record ({pending} bytes left)"),
+                        };
+                        return Err(self.corrupt(offset, what));
                     }
                     self.fill()?;
                 }
@@ -231,7 +242,7 @@ impl CaptureReader {
         let len = self.buf.len();
         self.buf.resize(len + READ_CHUNK, 0);
         let n = self
-            .file
+            .input
             .read(&mut self.buf[len..])
             .map_err(|source| CaptureError::Io {
                 path: self.path.clone(),
@@ -242,6 +253,32 @@ impl CaptureReader {
             self.eof = true;
         }
         Ok(())
+    }
+
+    /// The length the record starting `pending` gives itself (header
+    /// included), when that much of its header is there.
+    fn claimed_len(&self, pending: &[u8]) -> Option<u64> {
+        let u32_at = |at: usize, big: bool| {
+            let b: [u8; 4] = pending.get(at..at + 4)?.try_into().ok()?;
+            Some(u64::from(if big {
+                u32::from_be_bytes(b)
+            } else {
+                u32::from_le_bytes(b)
+            }))
+        };
+        match &self.format {
+            // 16-byte record header, captured length at +8.
+            Format::Pcap(p) => u32_at(8, p.header().endianness == Endianness::Big).map(|n| 16 + n),
+            // Block total length at +4; a section header brings its own byte order.
+            Format::PcapNg(p) => {
+                let big = if pending.get(..4) == Some(&[0x0a, 0x0d, 0x0d, 0x0a]) {
+                    pending.get(8..12) == Some(&[0x1a, 0x2b, 0x3c, 0x4d])
+                } else {
+                    p.section().endianness == Endianness::Big
+                };
+                u32_at(4, big)
+            }
+        }
     }
 
     fn corrupt(&self, offset: u64, what: String) -> CaptureError {

@@ -461,6 +461,17 @@ impl Classifier {
         Ok(active.get(&0, 0)? % MODEL_SLOTS)
     }
 
+    /// The first `len` nodes of the tree in the active slot, as the kernel
+    /// walks them (for tests that check no half-written tree is in use).
+    pub fn active_tree(&self, len: usize) -> Result<Vec<Node>> {
+        let slot = self.active_slot()?;
+        let map = self.ebpf.map(maps::TREE).context("no TREE map")?;
+        let tree: Array<_, Node> = Array::try_from(map)?;
+        (0..len.min(TREE_CAPACITY as usize) as u32)
+            .map(|i| Ok(tree.get(&(slot * TREE_CAPACITY + i), 0)?))
+            .collect()
+    }
+
     /// Version of the model in use, 0 when none.
     pub fn model_version(&self) -> Result<u32> {
         let slot = self.active_slot()?;

@@ -8,7 +8,10 @@ use std::path::Path;
 use alexa_common::{class_id, Feature, NUM_FEATURES};
 use anyhow::{bail, Context as _, Result};
 
-use crate::labels::csv_reason;
+use crate::{
+    labels::{csv_reason, record_line},
+    text::one_line,
+};
 
 /// One dataset row: the integer features present in the file, and the class.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,11 +43,20 @@ impl Columns {
 /// Opens a dataset CSV; `each` is called for every row in order.
 pub fn read_dataset(
     path: &Path,
+    each: impl FnMut(&Columns, DatasetRow) -> Result<()>,
+) -> Result<Columns> {
+    let file =
+        std::fs::File::open(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    read_dataset_from(path, file, each)
+}
+
+/// [`read_dataset`] from any reader; `path` only names it in errors.
+pub fn read_dataset_from(
+    path: &Path,
+    input: impl std::io::Read,
     mut each: impl FnMut(&Columns, DatasetRow) -> Result<()>,
 ) -> Result<Columns> {
-    let mut reader = csv::ReaderBuilder::new()
-        .from_path(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
+    let mut reader = csv::ReaderBuilder::new().from_reader(input);
     let header = reader
         .headers()
         .with_context(|| format!("{}: line 1: cannot read the header", path.display()))?
@@ -73,11 +85,11 @@ pub fn read_dataset(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let at = e.position().map_or(line + 1, |p| p.line());
+                let at = record_line(e.position(), line);
                 bail!("{}: line {at}: {}", path.display(), csv_reason(&e));
             }
         }
-        line = record.position().map_or(line + 1, |p| p.line());
+        line = record_line(record.position(), line);
         let mut values = [0u64; NUM_FEATURES];
         for f in Feature::ALL {
             let Some(i) = cols.features[f as usize] else {
@@ -96,7 +108,11 @@ pub fn read_dataset(
         let class = match cols.class.and_then(|i| record.get(i)) {
             None | Some("") => None,
             Some(name) => Some(class_id(name).with_context(|| {
-                format!("{}: line {line}: unknown class `{name}`", path.display())
+                format!(
+                    "{}: line {line}: unknown class `{}`",
+                    path.display(),
+                    one_line(name)
+                )
             })?),
         };
         each(
@@ -170,6 +186,24 @@ mod tests {
         assert_eq!(parse_seconds_us("90").unwrap(), 90_000_000);
         assert!(parse_seconds_us("1.0000001").is_err());
         assert!(parse_seconds_us("x").is_err());
+    }
+
+    /// Found by the `csv` fuzz target: the csv crate counts only `\n`, so
+    /// with bare `\r` line ends every row was "line 1", the header's line.
+    #[test]
+    fn rows_of_a_file_with_bare_cr_line_ends_get_their_own_lines() {
+        let text = "length,class\r0,syn\r1,ack\rx,ack\r";
+        let mut lines = Vec::new();
+        let e = read_dataset_from(Path::new("d.csv"), text.as_bytes(), |_, r| {
+            lines.push(r.line);
+            Ok(())
+        })
+        .unwrap_err();
+        assert_eq!(lines, [2, 3]);
+        assert!(
+            format!("{e:#}").starts_with("d.csv: line 4: column 1"),
+            "{e:#}"
+        );
     }
 
     #[test]

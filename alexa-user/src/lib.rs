@@ -15,3 +15,5 @@ pub mod replay;
 pub mod report;
 pub mod simulate;
 pub mod status;
+pub mod text;
+pub mod top;

@@ -58,14 +58,6 @@ enum Command {
         #[command(flatten)]
         socket: SocketArg,
     },
-    /// Show the running agent's state and counters.
-    Status {
-        /// The raw status as JSON.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        socket: SocketArg,
-    },
     /// Compute the per-packet features of a capture (pcap or pcapng) into a dataset CSV.
     Extract {
         #[command(flatten)]
@@ -180,6 +172,26 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+
+    // ---- Clients of the running agent's control socket (status.rs, top.rs) ----
+    /// Live dashboard of the running agent: per-class rates, alerts and drops, microphone, model.
+    Top {
+        #[command(flatten)]
+        socket: SocketArg,
+        /// How often to ask the agent, in milliseconds.
+        #[arg(long, value_name = "N", default_value_t = 1000,
+              value_parser = clap::value_parser!(u64).range(100..=60_000))]
+        interval_ms: u64,
+    },
+    /// Print the running agent's status once.
+    Status {
+        #[command(flatten)]
+        socket: SocketArg,
+        /// The status as one JSON object, as the agent sent it.
+        #[arg(long)]
+        json: bool,
+    },
+    // ---- end of control-socket clients ----
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -232,7 +244,8 @@ fn main() -> ExitCode {
     match dispatch(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("alexa: error: {e:#}");
+            // One line, whatever the error quotes (see alexa::text).
+            eprintln!("alexa: error: {}", alexa::text::one_line(&format!("{e:#}")));
             ExitCode::FAILURE
         }
     }
@@ -262,7 +275,6 @@ fn dispatch(cli: Cli) -> Result<()> {
             command: PolicyCommand::Set { rules },
             socket,
         } => args::send(&socket.path, control::Request::PolicySet { rules }),
-        Command::Status { json, socket } => args::status(&socket.path, json),
         Command::Extract { input } => {
             let labels = input.labels()?;
             let out = &input.out;
@@ -503,6 +515,27 @@ fn dispatch(cli: Cli) -> Result<()> {
                 "alexa report: figures and summary.md written to {}",
                 out.display()
             );
+            Ok(())
+        }
+
+        // ---- Clients of the running agent's control socket ----
+        Command::Top {
+            socket,
+            interval_ms,
+        } => alexa::top::run(
+            &alexa::top::TopOptions {
+                interval: std::time::Duration::from_millis(interval_ms),
+                source: socket.path.display().to_string(),
+            },
+            || alexa::status::fetch_status(&socket.path),
+        ),
+        Command::Status { socket, json } => {
+            let status = alexa::status::fetch_status(&socket.path)?;
+            if json {
+                println!("{}", serde_json::to_string(&status)?);
+            } else {
+                print!("{}", alexa::status::summary(&status));
+            }
             Ok(())
         }
     }

@@ -7,7 +7,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 
 pub struct AtomicFile {
     target: PathBuf,
@@ -17,6 +17,11 @@ pub struct AtomicFile {
 
 impl AtomicFile {
     pub fn create(target: &Path) -> Result<Self> {
+        // Checked first so no work is done for an output that cannot land
+        // (the final rename would fail).
+        if target.is_dir() {
+            bail!("{}: is a directory, not a file to write", target.display());
+        }
         let name = target
             .file_name()
             .with_context(|| format!("{}: not a file path", target.display()))?;
@@ -37,18 +42,24 @@ impl AtomicFile {
         self.writer.as_mut().expect("not committed yet")
     }
 
-    /// Flushes, syncs and moves the file into place.
+    /// Flushes, syncs and moves the file into place; on failure the
+    /// temporary file is removed, so nothing is left either way.
     pub fn commit(mut self) -> Result<()> {
         let writer = self.writer.take().expect("committed once");
-        let file = writer
+        let target = &self.target;
+        let done = writer
             .into_inner()
             .map_err(|e| e.into_error())
-            .with_context(|| format!("{}: cannot write", self.target.display()))?;
-        file.sync_all()
-            .with_context(|| format!("{}: cannot write", self.target.display()))?;
-        std::fs::rename(&self.temp, &self.target)
-            .with_context(|| format!("{}: cannot move into place", self.target.display()))?;
-        Ok(())
+            .and_then(|file| file.sync_all())
+            .with_context(|| format!("{}: cannot write", target.display()))
+            .and_then(|()| {
+                std::fs::rename(&self.temp, target)
+                    .with_context(|| format!("{}: cannot move into place", target.display()))
+            });
+        if done.is_err() {
+            let _ = std::fs::remove_file(&self.temp);
+        }
+        done
     }
 }
 

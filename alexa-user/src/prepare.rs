@@ -10,7 +10,11 @@ use anyhow::{bail, Context as _, Result};
 use rand::{seq::index::sample, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::{labels::csv_reason, output::AtomicFile};
+use crate::{
+    labels::{csv_reason, record_line},
+    output::AtomicFile,
+    text::one_line,
+};
 
 /// Columns `prepare` drops.
 pub const DROPPED: [&str; 3] = ["date", "dstip", "synchronized"];
@@ -81,7 +85,7 @@ fn next(
     line: u64,
 ) -> Result<bool> {
     r.read_record(rec).map_err(|e| {
-        let at = e.position().map_or(line + 1, |p| p.line());
+        let at = record_line(e.position(), line);
         anyhow::anyhow!("{}: line {at}: {}", path.display(), csv_reason(&e))
     })
 }
@@ -111,23 +115,31 @@ pub fn prepare(input: &Path, out: &Path, opts: &PrepareOptions) -> Result<Prepar
     let mut acks = 0usize;
     let mut line = 1;
     while next(&mut r, &mut rec, input, line)? {
-        line = rec.position().map_or(line + 1, |p| p.line());
+        line = record_line(rec.position(), line);
         let class = rec.get(class_col).unwrap_or("").trim();
         if !class.is_empty() && class_id(class).is_none() {
-            bail!("{}: line {line}: unknown class `{class}`", input.display());
+            bail!(
+                "{}: line {line}: unknown class `{}`",
+                input.display(),
+                one_line(class)
+            );
         }
         if let Some(i) = ct_col {
             let cell = rec.get(i).unwrap_or("");
             if !is_nan(cell) && cell.trim().parse::<f64>().is_err() {
                 bail!(
-                    "{}: line {line}: content_type `{cell}` is not a number",
-                    input.display()
+                    "{}: line {line}: content_type `{}` is not a number",
+                    input.display(),
+                    one_line(cell)
                 );
             }
         }
         *res.before.entry(class.to_owned()).or_default() += 1;
         res.rows_in += 1;
         acks += (class == "ack") as usize;
+    }
+    if res.rows_in == 0 {
+        bail!("{}: line 2: no data rows after the header", input.display());
     }
     let keep_n = ((acks as f64) * opts.ack_keep).round() as usize;
     let mut keep = vec![false; acks];
@@ -148,7 +160,7 @@ pub fn prepare(input: &Path, out: &Path, opts: &PrepareOptions) -> Result<Prepar
         let mut line = 1;
         let mut cells: Vec<String> = Vec::with_capacity(keep_cols.len());
         while next(&mut r, &mut rec, input, line)? {
-            line = rec.position().map_or(line + 1, |p| p.line());
+            line = record_line(rec.position(), line);
             let class = rec.get(class_col).unwrap_or("").trim();
             if class == "ack" {
                 ack_i += 1;

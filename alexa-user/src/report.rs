@@ -13,7 +13,11 @@ use plotters::prelude::*;
 use rand::{seq::index::sample, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::{labels::csv_reason, output::AtomicFile, prepare::PrepareOptions};
+use crate::{
+    labels::{csv_reason, record_line},
+    output::AtomicFile,
+    prepare::PrepareOptions,
+};
 
 static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
@@ -82,12 +86,13 @@ fn read(path: &Path) -> Result<(Vec<String>, Vec<Row>)> {
     let idx: Vec<usize> = need.iter().map(|n| find(n).unwrap_or(0)).collect();
     let sync = find("synchronized");
     let mut rows = Vec::new();
+    let mut line = 1;
     for rec in r.records() {
         let rec = rec.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            anyhow::anyhow!("{}: line {line}: {}", path.display(), csv_reason(&e))
+            let at = record_line(e.position(), line);
+            anyhow::anyhow!("{}: line {at}: {}", path.display(), csv_reason(&e))
         })?;
-        let line = rec.position().map_or(0, |p| p.line());
+        line = record_line(rec.position(), line);
         let num = |i: usize, name: &str| -> Result<f64> {
             let c = rec.get(i).unwrap_or("").trim();
             if c.is_empty() || c.eq_ignore_ascii_case("nan") {
@@ -95,8 +100,9 @@ fn read(path: &Path) -> Result<(Vec<String>, Vec<Row>)> {
             }
             c.parse::<f64>().map_err(|_| {
                 anyhow::anyhow!(
-                    "{}: line {line}: {name} `{c}` is not a number",
-                    path.display()
+                    "{}: line {line}: {name} `{}` is not a number",
+                    path.display(),
+                    crate::text::one_line(c)
                 )
             })
         };
@@ -112,6 +118,9 @@ fn read(path: &Path) -> Result<(Vec<String>, Vec<Row>)> {
                 None => 1,
             },
         });
+    }
+    if rows.is_empty() {
+        bail!("{}: line 2: no data rows after the header", path.display());
     }
     Ok((header, rows))
 }

@@ -9,6 +9,7 @@ pub mod synth;
 pub mod testbed;
 pub mod traffic;
 pub mod trees;
+pub mod wire;
 
 /// True when privileged tests can run. Outside CI without root they skip
 /// (saying so); in CI (`CI` set) they must run, so this panics instead.

@@ -3,6 +3,11 @@
 //! fragments, TLS- and HTTP-looking payloads, padding, and a share of frames
 //! truncated or with lying headers. Flows repeat so flow state gets exercised
 //! (retransmissions, reused 5-tuples, SYNs with old and new sequence numbers).
+//!
+//! [`hostile`] builds the hostile corpus: every attack category on purpose,
+//! each frame tagged with its category and the outcome it must get.
+
+pub mod hostile;
 
 use std::net::IpAddr;
 

@@ -1,6 +1,8 @@
 //! `cargo xtask`: the one entry point for setting up, building and testing.
 
 mod demo;
+mod deploy;
+mod fuzz;
 mod setup;
 mod test;
 mod train_model;
@@ -39,7 +41,17 @@ enum Command {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// Run every test, including the privileged ones (needs root).
+    /// Install the agent as a systemd service on this gateway (docs/deploy.md).
+    Deploy(deploy::DeployArgs),
+    /// Run the cargo-fuzz targets (parse, capture, model, csv), memory bounded.
+    Fuzz {
+        /// One target; all of them when omitted.
+        target: Option<String>,
+        /// How long each target runs.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+    /// Run every test, including the privileged ones (needs root), then each fuzz target briefly.
     Test {
         /// Extra arguments for the test binaries (e.g. a test name filter).
         #[arg(trailing_var_arg = true)]
@@ -66,6 +78,10 @@ fn main() -> std::process::ExitCode {
         }),
         Command::TrainModel => setup::ensure().and_then(|()| train_model::run()),
         Command::Demo { args } => demo::run(&args),
+        Command::Deploy(args) => deploy::run(&args, &mut std::io::stdout()).map(drop),
+        Command::Fuzz { target, seconds } => {
+            setup::ensure().and_then(|()| fuzz::run(target.as_deref(), seconds).map(|_| ()))
+        }
         Command::Test { args } => setup::ensure().and_then(|()| test::run(&args)),
     };
     match result {

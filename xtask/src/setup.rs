@@ -16,6 +16,9 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "openssl",
     "curl",
     "fonts-dejavu-core",
+    "tmux",
+    "iputils-ping",
+    "util-linux",
 ];
 
 struct Missing {
@@ -36,6 +39,12 @@ fn missing() -> Vec<Missing> {
         out.push(Missing {
             what: format!("a working bpf-linker ({e})"),
             fix: "bpf-linker",
+        });
+    }
+    if !cargo_fuzz_ok() {
+        out.push(Missing {
+            what: "cargo-fuzz (the fuzz targets in fuzz/)".into(),
+            fix: "cargo-fuzz",
         });
     }
     let absent = absent_packages();
@@ -84,6 +93,13 @@ pub fn run_setup_step(fix: &str) -> Result<()> {
             ]))
         }
         "bpf-linker" => install_bpf_linker(),
+        "cargo-fuzz" => {
+            exec(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
+            if !cargo_fuzz_ok() {
+                bail!("cargo-fuzz was installed but `cargo fuzz --version` still fails");
+            }
+            Ok(())
+        }
         "apt" => {
             let absent = absent_packages();
             exec(Command::new("apt-get").args(["update", "-q"]))?;
@@ -102,7 +118,7 @@ pub fn run(check: bool) -> Result<()> {
     let todo = missing();
     if todo.is_empty() {
         eprintln!(
-            "xtask setup: everything is in place (nightly rust-src, bpf-linker, Debian packages)"
+            "xtask setup: everything is in place (nightly rust-src, bpf-linker, cargo-fuzz, Debian packages)"
         );
         return Ok(());
     }
@@ -116,6 +132,10 @@ pub fn run(check: bool) -> Result<()> {
     ensure().context("setup ran but the machine is still not ready")?;
     eprintln!("xtask setup: done");
     Ok(())
+}
+
+fn cargo_fuzz_ok() -> bool {
+    output(Command::new("cargo").args(["fuzz", "--version"])).is_some()
 }
 
 fn has_rust_src() -> bool {

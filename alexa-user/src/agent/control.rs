@@ -170,36 +170,68 @@ fn execute(agent: &Agent, req: Request) -> Response {
     }
 }
 
+/// A response line is a few kilobytes; anything far larger is not an agent.
+const MAX_RESPONSE: u64 = 4 << 20;
+/// How long a command waits for the agent (a model load included).
+pub const CLIENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Parses one response line.
+pub fn parse_response(line: &str) -> Result<Response> {
+    serde_json::from_str(line.trim_end()).map_err(|e| anyhow!("the agent's reply is not JSON: {e}"))
+}
+
 /// Sends one request and returns the agent's response, or a one-line error
-/// telling why the agent could not be reached.
+/// telling why the agent could not be reached or answered badly.
 pub fn request(socket: &Path, req: &Request) -> Result<Response> {
-    let unreachable = |e: std::io::Error| {
+    request_within(socket, req, CLIENT_TIMEOUT)
+}
+
+pub fn request_within(socket: &Path, req: &Request, timeout: Duration) -> Result<Response> {
+    use std::io::Read as _;
+    let unreachable = |e: &dyn std::fmt::Display| {
         anyhow!(
             "cannot reach the agent at {}: {e} (is `alexa run` running? are you root?)",
             socket.display()
         )
     };
-    let mut stream = UnixStream::connect(socket).map_err(unreachable)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let stream = UnixStream::connect(socket).map_err(|e| unreachable(&e))?;
+    stream
+        .set_read_timeout(Some(timeout))
+        .and_then(|()| stream.set_write_timeout(Some(timeout)))
+        .map_err(|e| unreachable(&e))?;
     let mut line = serde_json::to_vec(req)?;
     line.push(b'\n');
-    stream.write_all(&line).map_err(unreachable)?;
+    (&stream).write_all(&line).map_err(|e| unreachable(&e))?;
     let mut answer = String::new();
-    BufReader::new(&stream)
+    BufReader::new((&stream).take(MAX_RESPONSE))
         .read_line(&mut answer)
-        .map_err(unreachable)?;
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut => {
+                unreachable(&format_args!("no reply within {} s", timeout.as_secs()))
+            }
+            _ => unreachable(&e),
+        })?;
     if answer.is_empty() {
-        bail!("the agent at {} closed the connection", socket.display());
+        return Err(unreachable(&"it closed the connection without a reply"));
     }
-    serde_json::from_str(&answer)
-        .map_err(|e| anyhow!("the agent at {} answered badly: {e}", socket.display()))
+    if !answer.ends_with('\n') {
+        return Err(unreachable(&"its reply was cut short"));
+    }
+    parse_response(&answer).map_err(|e| anyhow!("agent at {}: {e}", socket.display()))
 }
 
 /// [`request`], with an error response turned into an error.
 pub fn call(socket: &Path, req: &Request) -> Result<Response> {
-    let r = request(socket, req)?;
+    call_within(socket, req, CLIENT_TIMEOUT)
+}
+
+pub fn call_within(socket: &Path, req: &Request, timeout: Duration) -> Result<Response> {
+    let r = request_within(socket, req, timeout)?;
     if !r.ok {
-        bail!("{}", r.error.unwrap_or_else(|| "the agent refused".into()));
+        bail!(
+            "the agent refused: {}",
+            r.error.unwrap_or_else(|| "no reason given".into())
+        );
     }
     Ok(r)
 }

@@ -11,6 +11,7 @@ pub mod http;
 pub mod log;
 pub mod metrics;
 pub mod policy;
+pub mod privileges;
 
 use std::{
     collections::VecDeque,
@@ -31,7 +32,7 @@ use tokio::{
 use crate::{
     classifier::{decode_event, AttachMode, Classifier},
     record::{ip_from_mapped, JsonRow, Row},
-    status::{ClassCount, RecentVerdict, Status, RECENT},
+    status::{ClassCount, RecentVerdict, Status, RECENT_MAX},
 };
 
 pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/alexa";
@@ -368,6 +369,8 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     }
     let config = classifier.config()?;
     let version = classifier.model_version()?;
+    // Before any server starts or any thread exists: all inherit this.
+    privileges::drop_privileges()?;
 
     let mut log = log::VerdictLog::open(opts.log.as_deref(), opts.log_max_bytes, opts.log_keep)?;
     if let Some(p) = &opts.evidence {
@@ -393,7 +396,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             model_path: opts.model.as_ref().map(|p| p.display().to_string()),
             started: Instant::now(),
             events_received: 0,
-            recent: VecDeque::with_capacity(RECENT),
+            recent: VecDeque::with_capacity(RECENT_MAX),
         }),
     });
     let metrics_at = match opts.metrics_addr {
@@ -550,7 +553,7 @@ fn drain(
                 length: ev.features.length,
                 quarantine: ev.flags & flag::QUARANTINE != 0,
             });
-            if recent.len() > RECENT {
+            if recent.len() > RECENT_MAX {
                 recent.remove(0);
             }
         }
@@ -587,7 +590,7 @@ fn drain(
         let mut info = agent.info();
         info.events_received += received;
         for r in recent {
-            if info.recent.len() == RECENT {
+            if info.recent.len() == RECENT_MAX {
                 info.recent.pop_front();
             }
             info.recent.push_back(r);

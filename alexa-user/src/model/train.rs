@@ -376,7 +376,7 @@ pub fn load_labelled(path: &Path, features: &[Feature]) -> Result<Vec<DatasetRow
         bail!("{}: line {}: empty class", path.display(), r.line);
     }
     if rows.is_empty() {
-        bail!("{}: no data rows", path.display());
+        bail!("{}: line 2: no data rows after the header", path.display());
     }
     Ok(rows)
 }

@@ -1,0 +1,792 @@
+//! `cargo xtask deploy`: installs the agent as a systemd service on the
+//! gateway it is run on. Details and the reasons behind the unit's settings:
+//! docs/deploy.md.
+
+use std::{
+    io::Write,
+    net::IpAddr,
+    os::unix::fs::PermissionsExt as _,
+    path::{Path, PathBuf},
+    process::Command,
+};
+
+use anyhow::{bail, Context as _, Result};
+
+use crate::util::{cargo, show};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct DeployArgs {
+    /// Interface the device's packets arrive on: the gateway's LAN side.
+    #[arg(long)]
+    pub iface: String,
+    /// Address of a monitored device (repeat for several; IPv4 or IPv6).
+    #[arg(long = "device", value_name = "ADDR", required = true)]
+    pub devices: Vec<String>,
+    /// `monitor` (log and alert) or `enforce` (also drop what the policy says).
+    #[arg(long, default_value = "monitor")]
+    pub mode: String,
+    /// Where the binary and the model go: PREFIX/bin, PREFIX/share/alexa.
+    #[arg(long, default_value = "/usr/local")]
+    pub prefix: PathBuf,
+    /// Print every file and command instead of writing or running anything.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Install and write the unit, but neither enable nor start it.
+    #[arg(long)]
+    pub no_enable: bool,
+    /// Install this `alexa` binary instead of building target/release/alexa.
+    #[arg(long, value_name = "FILE")]
+    pub binary: Option<PathBuf>,
+    /// Write every absolute path under DIR (a staging tree or a test's
+    /// scratch directory); runs no systemctl.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+/// Fixed places: the same on every gateway so that the docs, `alexa top`
+/// and `alexa status` find them without options.
+pub const ENV_FILE: &str = "/etc/alexa/alexa.env";
+pub const UNIT_FILE: &str = "/etc/systemd/system/alexa.service";
+pub const PIN_DIR: &str = "/sys/fs/bpf/alexa";
+pub const CONTROL_SOCKET: &str = "/run/alexa/control.sock";
+pub const VERDICT_LOG: &str = "/var/log/alexa/verdicts.jsonl";
+
+/// The validated options.
+#[derive(Debug)]
+struct Plan {
+    iface: String,
+    devices: Vec<IpAddr>,
+    mode: &'static str,
+    prefix: PathBuf,
+}
+
+impl Plan {
+    fn bin(&self) -> PathBuf {
+        self.prefix.join("bin/alexa")
+    }
+
+    fn model(&self) -> PathBuf {
+        self.prefix.join("share/alexa/models/echo.json")
+    }
+}
+
+fn validate(args: &DeployArgs) -> Result<Plan> {
+    let iface = args.iface.as_str();
+    // The kernel's own rules for a name (IFNAMSIZ), and nothing that would
+    // change the meaning of the environment file or the unit.
+    if iface.is_empty()
+        || iface.len() > 15
+        || iface == "."
+        || iface == ".."
+        || !iface
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@:".contains(c))
+    {
+        bail!("--iface {iface:?}: not an interface name");
+    }
+    let mut devices = Vec::new();
+    for d in &args.devices {
+        let addr: IpAddr = d
+            .trim()
+            .parse()
+            .map_err(|_| anyhow::anyhow!("--device {d:?}: not an IP address"))?;
+        if !devices.contains(&addr) {
+            devices.push(addr);
+        }
+    }
+    if devices.is_empty() {
+        bail!("no --device given: name the smart speaker's address");
+    }
+    let mode = match args.mode.as_str() {
+        "monitor" => "monitor",
+        "enforce" => "enforce",
+        other => bail!("--mode {other:?}: must be monitor or enforce"),
+    };
+    if !args.prefix.is_absolute() {
+        bail!(
+            "--prefix {}: must be an absolute path",
+            args.prefix.display()
+        );
+    }
+    if args
+        .prefix
+        .to_str()
+        .is_none_or(|p| p.contains(char::is_whitespace))
+    {
+        bail!(
+            "--prefix {}: must be UTF-8 without spaces (it goes into the unit's command line)",
+            args.prefix.display()
+        );
+    }
+    if let Some(root) = &args.root {
+        if !root.is_dir() {
+            bail!("--root {}: not a directory", root.display());
+        }
+    }
+    if let Some(b) = &args.binary {
+        if !b.is_file() {
+            bail!("--binary {}: no such file", b.display());
+        }
+    }
+    Ok(Plan {
+        iface: iface.to_owned(),
+        devices,
+        mode,
+        prefix: args.prefix.clone(),
+    })
+}
+
+fn env_file(plan: &Plan) -> String {
+    let devices: Vec<String> = plan
+        .devices
+        .iter()
+        .map(|d| format!("--device {d}"))
+        .collect();
+    format!(
+        "# Options of alexa.service, written by `cargo xtask deploy`: re-run it to\n\
+         # change them (or edit here, then `systemctl restart alexa`).\n\
+         ALEXA_IFACE={iface}\n\
+         # One `--device ADDR` per monitored device: the unit splits this at spaces.\n\
+         ALEXA_DEVICES={devices}\n\
+         ALEXA_MODE={mode}\n\
+         # More `alexa run` options, e.g. --xdp-mode skb or --microphone off.\n\
+         ALEXA_ARGS=\n",
+        iface = plan.iface,
+        devices = devices.join(" "),
+        mode = plan.mode,
+    )
+}
+
+fn unit_file(plan: &Plan) -> String {
+    format!(
+        "# Written by `cargo xtask deploy`; options in {ENV_FILE}. Why each setting: docs/deploy.md.
+[Unit]
+Description=alexa: in-kernel privacy firewall for smart speakers
+After=network.target
+# The LAN interface may appear late (a bridge, a Wi-Fi access point): keep
+# retrying instead of giving up after five quick failures.
+StartLimitIntervalSec=0
+
+[Service]
+Type=simple
+EnvironmentFile={ENV_FILE}
+ExecStart={bin} run --iface ${{ALEXA_IFACE}} $ALEXA_DEVICES --mode ${{ALEXA_MODE}} --model {model} --log {VERDICT_LOG} --pin-dir {PIN_DIR} --control-socket {CONTROL_SOCKET} $ALEXA_ARGS
+# No ExecStopPost=alexa detach: the XDP program is pinned so that it keeps
+# enforcing while the agent restarts or is upgraded; `alexa detach` is the
+# operator's explicit command.
+Restart=always
+RestartSec=1
+RuntimeDirectory=alexa
+RuntimeDirectoryMode=0700
+LogsDirectory=alexa
+LogsDirectoryMode=0750
+UMask=0077
+# The agent checks it runs as root; these are all the capabilities it keeps.
+CapabilityBoundingSet=CAP_BPF CAP_NET_ADMIN CAP_PERFMON CAP_SYS_RESOURCE
+AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_PERFMON CAP_SYS_RESOURCE
+# Kernels before 5.11 charge BPF maps to the locked-memory limit.
+LimitMEMLOCK=infinity
+NoNewPrivileges=yes
+ProtectSystem=strict
+ReadWritePaths=/sys/fs/bpf
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+SystemCallArchitectures=native
+RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6
+
+[Install]
+WantedBy=multi-user.target
+",
+        bin = plan.bin().display(),
+        model = plan.model().display(),
+    )
+}
+
+/// The agent's command line without systemd, for a machine that lacks it.
+fn manual_command(plan: &Plan) -> String {
+    let devices: Vec<String> = plan
+        .devices
+        .iter()
+        .map(|d| format!("--device {d}"))
+        .collect();
+    format!(
+        "mkdir -p -m 0700 /run/alexa && mkdir -p /var/log/alexa && {bin} run --iface {iface} {devices} --mode {mode} --model {model} --log {VERDICT_LOG} --pin-dir {PIN_DIR} --control-socket {CONTROL_SOCKET}",
+        bin = plan.bin().display(),
+        iface = plan.iface,
+        devices = devices.join(" "),
+        mode = plan.mode,
+        model = plan.model().display(),
+    )
+}
+
+/// One file to install.
+struct Install {
+    /// Its absolute path on the gateway.
+    path: PathBuf,
+    content: Vec<u8>,
+    mode: u32,
+    /// Where a copied file comes from; a dry run names it instead of
+    /// printing its content (a binary, a model of thousands of lines).
+    from: Option<PathBuf>,
+}
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_path_buf()
+}
+
+fn release_binary() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"))
+        .join("release/alexa")
+}
+
+/// Where `path` (absolute, on the gateway) is written: under `root` if given.
+fn under(root: Option<&Path>, path: &Path) -> PathBuf {
+    match root {
+        Some(r) => r.join(path.strip_prefix("/").unwrap_or(path)),
+        None => path.to_path_buf(),
+    }
+}
+
+/// Writes `content` to `dest` through a temporary file in the same directory
+/// and a rename, so that a crash never leaves a half-written binary or unit.
+fn write_atomic(dest: &Path, content: &[u8], mode: u32) -> Result<()> {
+    let dir = dest
+        .parent()
+        .context("a file to install has no directory")?;
+    let hint = |e: &std::io::Error| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            " (deploy installs system files: run it as root, or try --dry-run)"
+        } else {
+            ""
+        }
+    };
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        bail!("cannot create {}: {e}{}", dir.display(), hint(&e));
+    }
+    let name = dest.file_name().context("no file name")?.to_string_lossy();
+    let tmp = dir.join(format!(".{name}.xtask-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(content)?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, dest)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        bail!("cannot write {}: {e}{}", dest.display(), hint(&e));
+    }
+    Ok(())
+}
+
+fn unchanged(dest: &Path, content: &[u8], mode: u32) -> bool {
+    let same_mode = std::fs::metadata(dest).is_ok_and(|m| m.permissions().mode() & 0o7777 == mode);
+    same_mode && std::fs::read(dest).is_ok_and(|c| c == content)
+}
+
+/// What happened, for the caller and the tests.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub written: Vec<PathBuf>,
+    pub unchanged: Vec<PathBuf>,
+    pub commands: Vec<String>,
+}
+
+pub fn run(args: &DeployArgs, out: &mut dyn Write) -> Result<Outcome> {
+    let plan = validate(args)?;
+    let root = args.root.as_deref();
+    let say = |out: &mut dyn Write, s: &str| -> Result<()> {
+        writeln!(out, "xtask deploy: {s}")?;
+        Ok(())
+    };
+    let iface_present = Path::new("/sys/class/net").join(&plan.iface).exists();
+    if !iface_present {
+        let msg = format!(
+            "no interface {} here (the gateway's LAN interface: `ip link` lists them)",
+            plan.iface
+        );
+        if !args.dry_run {
+            bail!("{msg}");
+        }
+        say(out, &format!("warning: {msg}"))?;
+    }
+
+    let binary = match &args.binary {
+        Some(b) => b.clone(),
+        None => {
+            let mut build = cargo();
+            build.args([
+                "build",
+                "--release",
+                "--package",
+                "alexa-user",
+                "--bin",
+                "alexa",
+            ]);
+            if args.dry_run {
+                say(out, &format!("would run: {}", show(&build)))?;
+            } else {
+                // Only a real build needs the eBPF toolchain.
+                crate::setup::ensure()?;
+                crate::util::exec(&mut build)?;
+            }
+            release_binary()
+        }
+    };
+    let model_src = repo_root().join("models/echo.json");
+    let binary_bytes = match std::fs::read(&binary) {
+        Ok(b) => b,
+        // A dry run may come before any build.
+        Err(_) if args.dry_run => Vec::new(),
+        Err(e) => bail!("cannot read {}: {e}", binary.display()),
+    };
+    let installs = vec![
+        Install {
+            path: plan.bin(),
+            content: binary_bytes,
+            mode: 0o755,
+            from: Some(binary.clone()),
+        },
+        Install {
+            path: plan.model(),
+            content: std::fs::read(&model_src)
+                .with_context(|| format!("cannot read the model {}", model_src.display()))?,
+            mode: 0o644,
+            from: Some(model_src),
+        },
+        Install {
+            path: ENV_FILE.into(),
+            content: env_file(&plan).into_bytes(),
+            mode: 0o644,
+            from: None,
+        },
+        Install {
+            path: UNIT_FILE.into(),
+            content: unit_file(&plan).into_bytes(),
+            mode: 0o644,
+            from: None,
+        },
+    ];
+
+    let mut outcome = Outcome::default();
+    for i in &installs {
+        let dest = under(root, &i.path);
+        let same = unchanged(&dest, &i.content, i.mode);
+        if args.dry_run {
+            let state = if same { " (unchanged)" } else { "" };
+            match &i.from {
+                Some(src) => say(
+                    out,
+                    &format!(
+                        "would install {} as {} (mode {:04o}){state}",
+                        src.display(),
+                        dest.display(),
+                        i.mode
+                    ),
+                )?,
+                None => {
+                    say(
+                        out,
+                        &format!(
+                            "would write {} (mode {:04o}){state}:",
+                            dest.display(),
+                            i.mode
+                        ),
+                    )?;
+                    for line in String::from_utf8_lossy(&i.content).lines() {
+                        writeln!(out, "    {line}")?;
+                    }
+                }
+            }
+        } else if same {
+            say(out, &format!("{}: unchanged", dest.display()))?;
+        } else {
+            write_atomic(&dest, &i.content, i.mode)?;
+            say(out, &format!("{}: written", dest.display()))?;
+        }
+        if same {
+            outcome.unchanged.push(dest);
+        } else {
+            outcome.written.push(dest);
+        }
+    }
+    let changed = !outcome.written.is_empty();
+    if !args.dry_run && !changed {
+        say(
+            out,
+            "unchanged: every file is already as this would write it",
+        )?;
+    }
+
+    // systemctl acts on the real machine, never on a --root tree.
+    let systemd = root.is_none() && Path::new("/run/systemd/system").is_dir();
+    let mut commands: Vec<Vec<&str>> = Vec::new();
+    if args.no_enable {
+        say(out, "--no-enable: not enabling or starting alexa.service")?;
+    } else if root.is_some() {
+        say(out, "--root: not running systemctl")?;
+    } else if !systemd {
+        say(
+            out,
+            &format!(
+                "systemd is not running here; start the agent by hand:\n    {}",
+                manual_command(&plan)
+            ),
+        )?;
+    } else {
+        commands.push(vec!["systemctl", "daemon-reload"]);
+        commands.push(vec!["systemctl", "enable", "--now", "alexa.service"]);
+        if changed {
+            // A running agent keeps its old binary and options until restarted.
+            commands.push(vec!["systemctl", "try-restart", "alexa.service"]);
+        }
+    }
+    for c in &commands {
+        let mut cmd = Command::new(c[0]);
+        cmd.args(&c[1..]);
+        let shown = show(&cmd);
+        if args.dry_run {
+            say(out, &format!("would run: {shown}"))?;
+        } else {
+            crate::util::exec(&mut cmd)?;
+        }
+        outcome.commands.push(shown);
+    }
+    if !args.dry_run && !commands.is_empty() {
+        say(
+            out,
+            "done: `systemctl status alexa`, `alexa status` and `alexa top` show the agent",
+        )?;
+        if changed && outcome.written.iter().any(|p| p.ends_with("bin/alexa")) {
+            say(
+                out,
+                "a pinned XDP program of the previous binary stays attached; to load the new one's, \
+                 run `alexa detach` then `systemctl restart alexa` (docs/deploy.md)",
+            )?;
+        }
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: DeployArgs,
+    }
+
+    fn scratch(tag: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("xtask-deploy-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// A stand-in for the release binary, so the test needs no release build.
+    fn fake_binary(dir: &Path) -> PathBuf {
+        let b = dir.join("alexa-under-test");
+        std::fs::write(&b, b"#!/bin/sh\necho alexa\n").unwrap();
+        b
+    }
+
+    fn args(extra: &[&str]) -> DeployArgs {
+        let argv = ["deploy", "--iface", "lo"].iter().chain(extra);
+        Cli::try_parse_from(argv).unwrap().args
+    }
+
+    fn deploy(a: &DeployArgs) -> (Result<Outcome>, String) {
+        let mut out = Vec::new();
+        let r = run(a, &mut out);
+        (r, String::from_utf8(out).unwrap())
+    }
+
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_path_buf()];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    out.push(p);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn deploy_installs_into_a_root_then_reports_unchanged() {
+        let dir = scratch("root");
+        let root = dir.join("root");
+        std::fs::create_dir(&root).unwrap();
+        let bin = fake_binary(&dir);
+        let a = args(&[
+            "--device",
+            "192.168.1.50",
+            "--device",
+            "fd00::0050",
+            "--mode",
+            "enforce",
+            "--prefix",
+            "/opt/alexa",
+            "--binary",
+            bin.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
+        ]);
+        let (r, log) = deploy(&a);
+        let first = r.unwrap();
+        assert_eq!(first.written.len(), 4, "{log}");
+        assert!(first.commands.is_empty(), "ran {:?}", first.commands);
+        assert!(log.contains("--root: not running systemctl"), "{log}");
+
+        let env = std::fs::read_to_string(root.join("etc/alexa/alexa.env")).unwrap();
+        for line in [
+            "ALEXA_IFACE=lo",
+            "ALEXA_DEVICES=--device 192.168.1.50 --device fd00::50",
+            "ALEXA_MODE=enforce",
+            "ALEXA_ARGS=",
+        ] {
+            assert!(env.lines().any(|l| l == line), "no {line:?} in\n{env}");
+        }
+        let unit = std::fs::read_to_string(root.join("etc/systemd/system/alexa.service")).unwrap();
+        let exec = unit
+            .lines()
+            .find_map(|l| l.strip_prefix("ExecStart="))
+            .unwrap();
+        assert_eq!(
+            exec,
+            "/opt/alexa/bin/alexa run --iface ${ALEXA_IFACE} $ALEXA_DEVICES --mode ${ALEXA_MODE} \
+             --model /opt/alexa/share/alexa/models/echo.json --log /var/log/alexa/verdicts.jsonl \
+             --pin-dir /sys/fs/bpf/alexa --control-socket /run/alexa/control.sock $ALEXA_ARGS"
+        );
+        for line in [
+            "Type=simple",
+            "EnvironmentFile=/etc/alexa/alexa.env",
+            "Restart=always",
+            "RestartSec=1",
+            "RuntimeDirectory=alexa",
+            "LogsDirectory=alexa",
+            "CapabilityBoundingSet=CAP_BPF CAP_NET_ADMIN CAP_PERFMON CAP_SYS_RESOURCE",
+            "AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_PERFMON CAP_SYS_RESOURCE",
+            "ProtectSystem=strict",
+            "ReadWritePaths=/sys/fs/bpf",
+            "NoNewPrivileges=yes",
+            "WantedBy=multi-user.target",
+        ] {
+            assert!(unit.lines().any(|l| l == line), "no {line:?} in\n{unit}");
+        }
+        assert!(
+            !unit.lines().any(|l| l.starts_with("ExecStop")),
+            "a stop command would detach the pinned program:\n{unit}"
+        );
+        let installed = root.join("opt/alexa/bin/alexa");
+        assert_eq!(
+            std::fs::read(&installed).unwrap(),
+            std::fs::read(&bin).unwrap()
+        );
+        let mode = std::fs::metadata(&installed).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755);
+        assert_eq!(
+            std::fs::read(root.join("opt/alexa/share/alexa/models/echo.json")).unwrap(),
+            std::fs::read(repo_root().join("models/echo.json")).unwrap()
+        );
+        // Exactly the four files, no temporary left behind.
+        assert_eq!(files_under(&root).len(), 4, "{:?}", files_under(&root));
+
+        let (r, log) = deploy(&a);
+        let second = r.unwrap();
+        assert!(second.written.is_empty(), "{log}");
+        assert_eq!(second.unchanged.len(), 4);
+        assert!(log.contains("unchanged: every file"), "{log}");
+
+        // A changed option rewrites only the files it appears in.
+        let mut b = a.clone();
+        b.mode = "monitor".into();
+        let (r, log) = deploy(&b);
+        let third = r.unwrap();
+        assert_eq!(
+            third.written,
+            vec![root.join("etc/alexa/alexa.env")],
+            "{log}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn deploy_dry_run_prints_everything_and_touches_nothing() {
+        let dir = scratch("dry");
+        let root = dir.join("root");
+        std::fs::create_dir(&root).unwrap();
+        let a = args(&[
+            "--device",
+            "10.0.0.7",
+            "--dry-run",
+            "--root",
+            root.to_str().unwrap(),
+        ]);
+        let (r, log) = deploy(&a);
+        r.unwrap();
+        assert!(files_under(&root).is_empty(), "{:?}", files_under(&root));
+        assert!(
+            log.contains("would run: ") && log.contains("build --release --package alexa-user"),
+            "{log}"
+        );
+        assert!(log.contains("would install "), "{log}");
+        assert!(log.contains("usr/local/bin/alexa (mode 0755)"), "{log}");
+        assert!(log.contains("etc/alexa/alexa.env (mode 0644):"), "{log}");
+        assert!(log.contains("    ALEXA_DEVICES=--device 10.0.0.7"), "{log}");
+        assert!(log.contains("    ALEXA_MODE=monitor"), "{log}");
+        assert!(
+            log.contains("    ExecStart=/usr/local/bin/alexa run --iface ${ALEXA_IFACE}"),
+            "{log}"
+        );
+        assert!(log.contains("    CapabilityBoundingSet="), "{log}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn deploy_dry_run_on_this_machine_names_the_commands() {
+        // No --root: the real paths, and systemctl only when systemd runs.
+        let (r, log) = deploy(&args(&[
+            "--device",
+            "10.0.0.7",
+            "--dry-run",
+            "--mode",
+            "enforce",
+        ]));
+        let o = r.unwrap();
+        if Path::new("/run/systemd/system").is_dir() {
+            assert!(
+                log.contains("would run: systemctl enable --now alexa.service"),
+                "{log}"
+            );
+        } else {
+            assert!(o.commands.is_empty());
+            assert!(log.contains("systemd is not running here"), "{log}");
+            assert!(
+                log.contains(
+                    "/usr/local/bin/alexa run --iface lo --device 10.0.0.7 --mode enforce"
+                ),
+                "{log}"
+            );
+        }
+    }
+
+    #[test]
+    fn deploy_bad_input_is_one_line_and_writes_nothing() {
+        let dir = scratch("bad");
+        let root = dir.join("root");
+        std::fs::create_dir(&root).unwrap();
+        let bin = fake_binary(&dir);
+        let r = root.to_str().unwrap();
+        let b = bin.to_str().unwrap();
+        let cases: Vec<(Vec<&str>, &str)> = vec![
+            (
+                vec!["--device", "192.168.1.500"],
+                "--device \"192.168.1.500\": not an IP address",
+            ),
+            (
+                vec!["--device", "10.0.0.1", "--device", "speaker.local"],
+                "--device \"speaker.local\": not an IP address",
+            ),
+            (
+                vec!["--device", "10.0.0.1", "--mode", "block"],
+                "--mode \"block\": must be monitor or enforce",
+            ),
+            (
+                vec!["--device", "10.0.0.1", "--prefix", "usr/local"],
+                "--prefix usr/local: must be an absolute path",
+            ),
+        ];
+        for (extra, want) in cases {
+            let mut argv = extra.clone();
+            argv.extend(["--binary", b, "--root", r]);
+            let (res, _) = deploy(&args(&argv));
+            let e = format!("{:#}", res.unwrap_err());
+            assert_eq!(e, want);
+            assert!(!e.contains('\n'));
+        }
+        let mut bad_iface = args(&["--device", "10.0.0.1", "--binary", b, "--root", r]);
+        bad_iface.iface = "eth0; rm -rf /".into();
+        let e = format!("{:#}", deploy(&bad_iface).0.unwrap_err());
+        assert_eq!(e, "--iface \"eth0; rm -rf /\": not an interface name");
+        let mut absent = bad_iface.clone();
+        absent.iface = "nosuchif0".into();
+        let e = format!("{:#}", deploy(&absent).0.unwrap_err());
+        assert!(e.starts_with("no interface nosuchif0 here"), "{e}");
+        assert!(!e.contains('\n'));
+        // In a dry run, an absent interface is only a warning.
+        absent.dry_run = true;
+        let (res, log) = deploy(&absent);
+        res.unwrap();
+        assert!(
+            log.contains("warning: no interface nosuchif0 here"),
+            "{log}"
+        );
+
+        assert!(files_under(&root).is_empty(), "{:?}", files_under(&root));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn deploy_unit_passes_systemd_analyze() {
+        // The unit's syntax and directives, checked by systemd itself where
+        // its tools are installed.
+        if Command::new("systemd-analyze")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("SKIPPED: systemd-analyze is not installed");
+            return;
+        }
+        let dir = scratch("verify");
+        let plan = Plan {
+            iface: "lo".into(),
+            devices: vec!["192.168.1.50".parse().unwrap()],
+            mode: "enforce",
+            prefix: dir.clone(),
+        };
+        // verify wants the ExecStart binary to exist.
+        std::fs::create_dir_all(dir.join("bin")).unwrap();
+        std::fs::copy("/bin/true", dir.join("bin/alexa")).unwrap();
+        let unit = dir.join("alexa.service");
+        std::fs::write(&unit, unit_file(&plan)).unwrap();
+        let out = Command::new("systemd-analyze")
+            .args(["verify", "--man=no"])
+            .arg(&unit)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let about_us: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.contains("alexa.service"))
+            .collect();
+        assert!(about_us.is_empty(), "systemd-analyze verify:\n{stderr}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
