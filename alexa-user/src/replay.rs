@@ -377,7 +377,6 @@ pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
 /// network namespace).
 pub struct PacketSocket {
     fd: std::os::fd::OwnedFd,
-    iface: String,
 }
 
 impl PacketSocket {
@@ -406,10 +405,7 @@ impl PacketSocket {
         sll.sll_family = libc::AF_PACKET as u16;
         sll.sll_protocol = proto;
         sll.sll_ifindex = ifindex as i32;
-        let s = PacketSocket {
-            fd,
-            iface: iface.to_owned(),
-        };
+        let s = PacketSocket { fd };
         // SAFETY: a valid sockaddr_ll of the size given.
         let rc = unsafe {
             libc::bind(
@@ -476,7 +472,7 @@ impl PacketSocket {
     }
 
     /// Frames the kernel could not queue to this socket since the last call.
-    fn drops(&self) -> u64 {
+    fn drops(&self) -> std::io::Result<u64> {
         // SAFETY: tpacket_stats is plain data; the kernel fills it.
         let mut st: libc::tpacket_stats = unsafe { std::mem::zeroed() };
         let mut len = std::mem::size_of::<libc::tpacket_stats>() as u32;
@@ -491,32 +487,10 @@ impl PacketSocket {
             )
         };
         if rc == 0 {
-            u64::from(st.tp_drops)
+            Ok(u64::from(st.tp_drops))
         } else {
-            0
+            Err(std::io::Error::last_os_error())
         }
-    }
-
-    /// The interface's MAC address.
-    pub fn mac(&self) -> Result<[u8; 6]> {
-        let mut req = [0u8; 40];
-        let name = self.iface.as_bytes();
-        if name.len() >= 16 {
-            bail!("interface name {} too long", self.iface);
-        }
-        req[..name.len()].copy_from_slice(name);
-        // SAFETY: `req` is an ifreq-sized buffer with the name set.
-        let rc = unsafe { libc::ioctl(self.raw(), libc::SIOCGIFHWADDR, req.as_mut_ptr()) };
-        if rc != 0 {
-            bail!(
-                "cannot read the MAC address of {}: {}",
-                self.iface,
-                std::io::Error::last_os_error()
-            );
-        }
-        let mut mac = [0u8; 6];
-        mac.copy_from_slice(&req[18..24]);
-        Ok(mac)
     }
 }
 
@@ -559,7 +533,7 @@ impl ArrivalCounter {
         let mut a = Arrivals {
             by_id: vec![0; MAX_FRAMES],
             frames: 0,
-            socket_drops: self.sock.drops(),
+            socket_drops: self.sock.drops().context("PACKET_STATISTICS")?,
         };
         let mut buf = vec![0u8; 65_536];
         loop {
@@ -601,7 +575,7 @@ impl ArrivalCounter {
                 break;
             }
         }
-        a.socket_drops += self.sock.drops();
+        a.socket_drops += self.sock.drops().context("PACKET_STATISTICS")?;
         Ok(a)
     }
 }

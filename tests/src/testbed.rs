@@ -28,7 +28,7 @@ pub const CLOUD_IP: &str = "10.200.0.2";
 /// The simulated LAN: frames to these addresses stay in the house.
 pub const LAN_PREFIX: (std::net::Ipv4Addr, u8) = (std::net::Ipv4Addr::new(192, 168, 137, 0), 24);
 
-/// The simulator's MAC addresses (`alexa::simulate::hosts`).
+/// `aa:bb:cc:dd:ee:ff`, as `ip link` takes it.
 fn mac(m: [u8; 6]) -> String {
     m.iter()
         .map(|b| format!("{b:02x}"))
