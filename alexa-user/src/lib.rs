@@ -11,6 +11,7 @@ pub mod output;
 pub mod prepare;
 pub mod progress;
 pub mod record;
+pub mod replay;
 pub mod report;
 pub mod simulate;
 pub mod status;

@@ -10,7 +10,7 @@ use alexa::{
     },
     extract, labels, prepare,
     record::ip_to_mapped,
-    report, simulate,
+    replay, report, simulate,
 };
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -73,7 +73,7 @@ enum Command {
         /// Least (class-weighted) samples in a leaf.
         #[arg(long, default_value_t = 1)]
         min_samples_leaf: u32,
-        /// `paper` (first seven), `extended` (all but srcport), `all` (twelve) or a comma-separated list.
+        /// `paper` (first seven), `extended` (all but srcport and flow_index), `all` (twelve) or a comma-separated list.
         #[arg(long, default_value = "extended")]
         features: String,
         #[arg(long, value_enum, default_value_t = ClassWeightArg::Balanced)]
@@ -109,6 +109,46 @@ enum Command {
         /// Scales every context's duration (and so the counts).
         #[arg(long, default_value_t = 1.0)]
         duration_scale: f64,
+    },
+    /// Send the device's frames of a capture (those in LABELS.csv) out of an
+    /// interface in real time, long idle gaps shortened (docs/demo.md).
+    Replay {
+        capture: PathBuf,
+        #[arg(long, value_name = "LABELS.csv")]
+        labels: PathBuf,
+        /// Interface to send on (the device's side of the link).
+        #[arg(long)]
+        iface: String,
+        /// Tell the agent there when the labels' microphone state changes.
+        #[arg(long, value_name = "PATH")]
+        control_socket: Option<PathBuf>,
+        /// Idle gaps longer than this are shortened to it.
+        #[arg(long, value_name = "MS", default_value_t = replay::DEFAULT_GAP_CAP.as_millis() as u64)]
+        gap_cap_ms: u64,
+        /// Destination MAC for unicast frames (default: the capture's).
+        #[arg(long, value_name = "MAC", value_parser = parse_mac)]
+        dst_mac: Option<[u8; 6]>,
+        /// Source MAC (default: the capture's).
+        #[arg(long, value_name = "MAC", value_parser = parse_mac)]
+        src_mac: Option<[u8; 6]>,
+        /// A progress bar on standard error (on a terminal).
+        #[arg(long)]
+        progress: bool,
+        /// One CSV line per frame sent (index = IPv4 identification, class, microphone, destination, time).
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
+    },
+    /// Count the frames of a replay arriving on an interface, by IPv4
+    /// identification, until SIGINT or SIGTERM; writes them as JSON.
+    #[command(hide = true)]
+    Arrivals {
+        #[arg(long)]
+        iface: String,
+        /// The replayed device's address.
+        #[arg(long, value_name = "ADDR")]
+        device: std::net::Ipv4Addr,
+        #[arg(short = 'o', long = "out", value_name = "FILE.json")]
+        out: PathBuf,
     },
     /// The paper's section 5 steps: NaN content type to 0, drop date/dstip/synchronized, down-sample acks.
     Prepare {
@@ -184,6 +224,10 @@ impl CaptureInput {
             .map(|p| labels::read_labels(p).map(|l| (p.clone(), l)))
             .transpose()
     }
+}
+
+fn parse_mac(s: &str) -> Result<[u8; 6]> {
+    replay::parse_mac(s)
 }
 
 fn device_set(devices: &[IpAddr]) -> extract::DeviceSet {
@@ -368,6 +412,81 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Replay {
+            capture,
+            labels,
+            iface,
+            control_socket,
+            gap_cap_ms,
+            dst_mac,
+            src_mac,
+            progress,
+            record,
+        } => {
+            let frames = replay::load(&capture, &labels)?;
+            let opts = replay::SendOptions {
+                gap_cap: std::time::Duration::from_millis(gap_cap_ms),
+                dst_mac,
+                src_mac,
+                control_socket,
+                ..replay::SendOptions::new(&iface)
+            };
+            if opts.control_socket.is_none()
+                && frames
+                    .windows(2)
+                    .any(|w| w[0].microphone != w[1].microphone)
+            {
+                eprintln!("alexa replay: the microphone changes state in the labels, but no --control-socket names an agent to tell");
+            }
+            let stop = stop_on_signals();
+            let mut bar = progress.then(|| {
+                alexa::progress::Progress::counting("replay", frames.len() as u64, "frames")
+            });
+            let sent = replay::send(&frames, &opts, stop, &mut |n| {
+                if let Some(b) = bar.as_mut() {
+                    b.update(n as u64);
+                }
+            })?;
+            if let Some(b) = bar.as_mut() {
+                b.finish();
+            }
+            if let Some(path) = &record {
+                replay::write_record(path, &frames, &sent)?;
+            }
+            let counts: Vec<String> = replay::per_class(&frames, &sent)
+                .iter()
+                .zip(alexa_common::CLASS_NAMES)
+                .filter(|(n, _)| **n > 0)
+                .map(|(n, c)| format!("{c} {n}"))
+                .collect();
+            eprintln!(
+                "alexa replay: {} of {} frames sent on {} in {:.1} s ({}), latest frame {} µs behind its time{}; {}",
+                sent.frames.len(),
+                frames.len(),
+                iface,
+                sent.elapsed.as_secs_f64(),
+                counts.join(", "),
+                sent.max_late().as_micros(),
+                if sent.realtime { "" } else { " (not real-time scheduled)" },
+                if sent.interrupted { "interrupted" } else { "done" }
+            );
+            Ok(())
+        }
+        Command::Arrivals { iface, device, out } => {
+            let counter = replay::ArrivalCounter::open(&iface, device)?;
+            let stop = stop_on_signals();
+            let arrivals = counter.run(stop, &std::sync::atomic::AtomicU64::new(0))?;
+            let mut file = alexa::output::AtomicFile::create(&out)?;
+            serde_json::to_writer(file.writer(), &arrivals)?;
+            file.commit()?;
+            eprintln!(
+                "alexa arrivals: {} frames from {device} on {iface}, {} lost by the counting socket; written to {}",
+                arrivals.frames,
+                arrivals.socket_drops,
+                out.display()
+            );
+            Ok(())
+        }
         Command::Prepare {
             dataset,
             out,
@@ -420,6 +539,24 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// A flag SIGINT and SIGTERM set (instead of ending the process), so a
+/// replay or a count stops cleanly and still reports.
+fn stop_on_signals() -> &'static std::sync::atomic::AtomicBool {
+    static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    extern "C" fn on_signal(_: libc::c_int) {
+        STOP.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as usize;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+    &STOP
 }
 
 /// Refuses while an agent answers on the socket: it would go on reading an

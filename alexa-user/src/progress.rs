@@ -8,6 +8,8 @@ use std::{
 pub struct Progress {
     what: &'static str,
     total: u64,
+    /// Counted units, or `None` for bytes shown in MiB.
+    unit: Option<&'static str>,
     last: Instant,
     shown: bool,
     enabled: bool,
@@ -18,9 +20,18 @@ impl Progress {
         Progress {
             what,
             total,
+            unit: None,
             last: Instant::now(),
             shown: false,
             enabled: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Progress over `total` things counted one by one (frames, rows).
+    pub fn counting(what: &'static str, total: u64, unit: &'static str) -> Self {
+        Progress {
+            unit: Some(unit),
+            ..Progress::new(what, total)
         }
     }
 
@@ -32,12 +43,18 @@ impl Progress {
         self.last = Instant::now();
         self.shown = true;
         let pct = (done * 100).checked_div(self.total).unwrap_or(0);
-        eprint!(
-            "\r{}: {pct:3}% ({} of {} MiB)",
-            self.what,
-            done >> 20,
-            self.total >> 20
-        );
+        match self.unit {
+            None => eprint!(
+                "\r{}: {pct:3}% ({} of {} MiB)",
+                self.what,
+                done >> 20,
+                self.total >> 20
+            ),
+            Some(unit) => eprint!(
+                "\r{}: {pct:3}% ({done} of {} {unit})",
+                self.what, self.total
+            ),
+        }
         let _ = std::io::stderr().flush();
     }
 

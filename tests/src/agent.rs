@@ -88,6 +88,8 @@ pub struct Agent {
     pub log: PathBuf,
     pub evidence: PathBuf,
     pub process: Option<Running>,
+    /// Leave `dir` (log, evidence) in place on drop.
+    pub keep_dir: bool,
 }
 
 impl Agent {
@@ -97,8 +99,21 @@ impl Agent {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("agent temp dir");
         let pin_dir = PathBuf::from(format!("/sys/fs/bpf/alexa-test-{id}"));
+        Agent::at(alexa_bin(), netns, dir, pin_dir, false)
+    }
+
+    /// An agent run by `bin`, with its socket, log and evidence in `dir`
+    /// (created) and its pins in `pin_dir`; `keep_dir` keeps `dir` on drop.
+    pub fn at(
+        bin: PathBuf,
+        netns: &crate::netns::Netns,
+        dir: PathBuf,
+        pin_dir: PathBuf,
+        keep_dir: bool,
+    ) -> Agent {
+        std::fs::create_dir_all(&dir).expect("agent dir");
         Agent {
-            bin: alexa_bin(),
+            bin,
             netns: netns.name.clone(),
             socket: dir.join("control.sock"),
             log: dir.join("verdicts.jsonl"),
@@ -106,6 +121,7 @@ impl Agent {
             dir,
             pin_dir,
             process: None,
+            keep_dir,
         }
     }
 
@@ -223,7 +239,7 @@ impl Drop for Agent {
             let _ = p.terminate(Duration::from_secs(5));
         }
         let _ = self.detach();
-        if !std::thread::panicking() {
+        if !self.keep_dir && !std::thread::panicking() {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
     }

@@ -26,11 +26,24 @@ pub struct Netns {
 
 impl Netns {
     pub fn new(tag: &str) -> Netns {
-        let name = format!("alexa-{tag}-{}", std::process::id());
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        Netns::named(&format!("alexa-{tag}-{}", std::process::id()))
+    }
+
+    /// A namespace of exactly this name; one left over by an earlier run
+    /// (killed before it could clean up) is removed first.
+    pub fn named(name: &str) -> Netns {
+        let _ = Command::new("ip").args(["netns", "del", name]).output();
         sh(&format!("ip netns add {name}"));
+        let ns = Netns {
+            name: name.to_owned(),
+        };
         sh(&format!("ip -n {name} link set lo up"));
-        Netns { name }
+        ns
+    }
+
+    /// Whether a namespace of this name exists.
+    pub fn exists(name: &str) -> bool {
+        std::path::Path::new("/run/netns").join(name).exists()
     }
 
     /// `ip netns exec <name> sh -c <cmd>`, asserted to succeed.

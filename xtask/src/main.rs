@@ -1,6 +1,7 @@
 //! `cargo xtask`: the one entry point for setting up, building and testing.
 
 mod bench;
+mod demo;
 mod deploy;
 mod fuzz;
 mod setup;
@@ -35,6 +36,12 @@ enum Command {
     Fixtures,
     /// Reproduce models/echo.json from the simulator (seed 1) and write its held-out metrics (seed 2).
     TrainModel,
+    /// The whole product in a virtual home network: a simulated Echo's day through a real gateway, the agent enforcing (needs root).
+    Demo {
+        /// Passed to the demo: --seed N, --scale X, --gap-cap-ms N.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
     /// Install the agent as a systemd service on this gateway (docs/deploy.md).
     Deploy(deploy::DeployArgs),
     /// Run the cargo-fuzz targets (parse, capture, model, csv), memory bounded.
@@ -80,6 +87,7 @@ fn main() -> std::process::ExitCode {
             ]))
         }),
         Command::TrainModel => setup::ensure().and_then(|()| train_model::run()),
+        Command::Demo { args } => demo::run(&args),
         Command::Deploy(args) => deploy::run(&args, &mut std::io::stdout()).map(drop),
         Command::Fuzz { target, seconds } => {
             setup::ensure().and_then(|()| fuzz::run(target.as_deref(), seconds).map(|_| ()))

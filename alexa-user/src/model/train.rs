@@ -62,17 +62,24 @@ impl Default for TrainOptions {
 /// `srcport`: an ephemeral port names a connection instance, not a behaviour
 /// (the reason the paper drops `dstip`); a tree that splits on it learns the
 /// training capture's ports and fails on any other capture (held-out syn F1
-/// fell to 0 with it, docs/model.md).
+/// fell to 0 with it, docs/model.md). Not `flow_index` either: it measures
+/// how long a connection has been up, which depends on when the capture (or
+/// the agent) started, not on what the device does; a tree trained with it
+/// told wake-word audio from a hidden upload by the voice connection having
+/// carried 1,413 packets, so on any session shorter than the training one,
+/// or after an agent restart, it dropped the audio and quarantined the
+/// voice connection (docs/model.md).
 pub fn extended_features() -> Vec<Feature> {
     Feature::ALL
         .iter()
         .copied()
-        .filter(|f| *f != Feature::Srcport)
+        .filter(|f| *f != Feature::Srcport && *f != Feature::FlowIndex)
         .collect()
 }
 
-/// `paper` (the first seven), `extended` (all but `srcport`), `all` (all
-/// twelve), or a comma-separated list of feature names.
+/// `paper` (the first seven), `extended` (all but `srcport` and
+/// `flow_index`), `all` (all twelve), or a comma-separated list of feature
+/// names.
 pub fn parse_features(s: &str) -> Result<Vec<Feature>> {
     match s {
         "paper" => return Ok(Feature::ALL[..NUM_PAPER_FEATURES].to_vec()),
