@@ -8,10 +8,7 @@ use std::{process::Command, time::Instant};
 
 use anyhow::{bail, Context as _, Result};
 
-use crate::{
-    setup,
-    util::{cargo, exec, show},
-};
+use crate::{setup, util::show};
 
 pub fn run(args: &[String]) -> Result<()> {
     // SAFETY: geteuid has no preconditions.
@@ -19,18 +16,7 @@ pub fn run(args: &[String]) -> Result<()> {
         bail!("the demo needs root (network namespaces, XDP): run `sudo cargo xtask demo`");
     }
     setup::run(false)?;
-    exec(cargo().args([
-        "build",
-        "--release",
-        "--package",
-        "alexa-user",
-        "--bin",
-        "alexa",
-        "--package",
-        "alexa-tests",
-        "--bin",
-        "demo",
-    ]))?;
+    crate::util::build_release_with_driver("demo")?;
     let mut cmd = Command::new("target/release/demo");
     cmd.args(["--alexa", "target/release/alexa"])
         .args(["--model", "models/echo.json"])

@@ -43,3 +43,20 @@ pub fn build(release: bool) -> Result<()> {
     }
     exec(&mut cmd)
 }
+
+/// Builds, in release mode, the `alexa` binary and one driver binary of the
+/// tests crate (the bench, the demo), which run the agent as users do.
+pub fn build_release_with_driver(driver: &str) -> Result<()> {
+    exec(cargo().args([
+        "build",
+        "--release",
+        "--package",
+        "alexa-user",
+        "--bin",
+        "alexa",
+        "--package",
+        "alexa-tests",
+        "--bin",
+        driver,
+    ]))
+}
