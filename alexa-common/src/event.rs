@@ -205,8 +205,10 @@ pub mod maps {
     /// Action per class id (`policy::action`).
     pub const POLICY: &str = "POLICY";
     pub const QUARANTINE: &str = "QUARANTINE";
+    /// Per CPU, when the classifier last woke the ring buffer's consumer.
+    pub const LAST_WAKE: &str = "LAST_WAKE";
     /// Every map, for pinning and `alexa detach`.
-    pub const ALL: [&str; 11] = [
+    pub const ALL: [&str; 12] = [
         TREE,
         MODELS,
         ACTIVE,
@@ -218,6 +220,7 @@ pub mod maps {
         CONFIG,
         POLICY,
         QUARANTINE,
+        LAST_WAKE,
     ];
 }
 
@@ -232,6 +235,11 @@ pub const QUARANTINE_CAPACITY: u32 = 16_384;
 pub const DEVICE_CAPACITY: u32 = 64;
 /// Ring buffer size in bytes (a power of two, a multiple of the page size).
 pub const RINGBUF_BYTES: u32 = 1 << 22;
+/// The classifier wakes the ring buffer's consumer at most once per this
+/// interval on each CPU; the consumer, once woken, polls every interval
+/// until two have passed without a wake-up. It bounds both the wake-ups
+/// (4,000 per second per CPU) and how long an event can wait (one interval).
+pub const WAKE_INTERVAL_NS: u64 = 250_000;
 
 #[cfg(feature = "user")]
 mod pod {

@@ -12,12 +12,15 @@ mod bench;
 
 use alexa_common::{
     action, class_id, counter, flag, flow, parse, policy, stat_index, tree, ClassStat, Config,
-    Event, Features, FlowKey, FlowState, Frame, Node, Packet, Plain, Quarantine, Verdict,
+    Event, Features, FlowKey, FlowState, FlowStep, Frame, Node, Packet, Plain, Quarantine, Verdict,
     CLASS_NONE, CLASS_STAT_ENTRIES, DEVICE_CAPACITY, FLOW_CAPACITY, MODEL_SLOTS, NUM_CLASSES,
-    QUARANTINE_CAPACITY, RINGBUF_BYTES, SNAP_LEN, TREE_CAPACITY, UNCLASSIFIED,
+    QUARANTINE_CAPACITY, RINGBUF_BYTES, SNAP_LEN, TREE_CAPACITY, UNCLASSIFIED, WAKE_INTERVAL_NS,
 };
 use aya_ebpf::{
-    bindings::xdp_action::{XDP_DROP, XDP_PASS},
+    bindings::{
+        xdp_action::{XDP_DROP, XDP_PASS},
+        BPF_RB_FORCE_WAKEUP, BPF_RB_NO_WAKEUP,
+    },
     helpers::{bpf_ktime_get_ns, bpf_xdp_load_bytes},
     macros::{map, xdp},
     maps::{Array, HashMap, LruHashMap, PerCpuArray, RingBuf},
@@ -59,6 +62,10 @@ static CLASS_STATS: PerCpuArray<ClassStat> = PerCpuArray::with_max_entries(CLASS
 /// Action per class id; a missing or unknown value passes.
 #[map]
 static POLICY: Array<u32> = Array::with_max_entries(NUM_CLASSES as u32, 0);
+
+/// When this CPU last woke the ring buffer's consumer (`bpf_ktime_get_ns`).
+#[map]
+static LAST_WAKE: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
 
 /// Flows with recent `not_justified` packets, and quarantined ones.
 #[map]
@@ -119,12 +126,7 @@ pub fn alexa_classify(ctx: XdpContext) -> u32 {
 fn classify(ctx: &XdpContext, pkt: &Packet) -> u8 {
     // SAFETY: a helper with no arguments.
     let now_ns = unsafe { bpf_ktime_get_ns() };
-    // SAFETY: the value is copied out by `advance` before the map changes.
-    let prev = unsafe { FLOWS.get(pkt.key) };
-    let (state, step) = flow::advance(prev, pkt, now_ns / 1000);
-    if FLOWS.insert(pkt.key, state, 0).is_err() {
-        count(counter::FLOW_UPDATE_FAILED);
-    }
+    let step = advance_flow(pkt, now_ns);
     let config = CONFIG.get(0).copied().unwrap_or_default();
     let features = flow::features(pkt, &step, config.microphone != 0);
     let (class, model_version) = classify_with_model(&features);
@@ -192,11 +194,64 @@ fn classify(ctx: &XdpContext, pkt: &Packet) -> u8 {
                 (*ev).flags = flags;
                 (*ev).snap_len = snap_len;
             }
-            entry.submit(0);
+            entry.submit(wake_flags(now_ns));
         }
         None => count(counter::RINGBUF_LOST),
     }
     decision.action
+}
+
+/// Advances the packet's flow and returns its step. An existing flow's state
+/// is rewritten in the map's own slot: replacing it through `insert` would,
+/// on an LRU map, take a free node, copy key and value, relink the bucket
+/// and free the old node on every packet (once the largest share of the
+/// classifier's cost). Only a new flow is inserted.
+#[inline(always)]
+fn advance_flow(pkt: &Packet, now_ns: u64) -> FlowStep {
+    match FLOWS.get_ptr_mut(pkt.key) {
+        Some(slot) => {
+            // SAFETY: the slot stays valid for this program run (RCU), and
+            // `advance` copies the old state out before it is overwritten.
+            // Two CPUs on one flow race as a lookup-then-insert would: the
+            // last writer wins, the state stays a valid value.
+            unsafe {
+                let (state, step) = flow::advance(Some(&*slot), pkt, now_ns / 1000);
+                *slot = state;
+                step
+            }
+        }
+        None => {
+            let (state, step) = flow::advance(None, pkt, now_ns / 1000);
+            if FLOWS.insert(pkt.key, state, 0).is_err() {
+                count(counter::FLOW_UPDATE_FAILED);
+            }
+            step
+        }
+    }
+}
+
+/// Wakes the consumer at most once per [`WAKE_INTERVAL_NS`] on each CPU:
+/// a consumer found caught up would otherwise be woken for every event (an
+/// `irq_work` and a context switch each, the classifier's largest cost under
+/// load). The agent, once woken, keeps polling every interval until two
+/// intervals have passed without a wake-up, so an event submitted without
+/// one is read within an interval (docs/agent.md, "Wake-ups").
+#[inline(always)]
+fn wake_flags(now_ns: u64) -> u64 {
+    match LAST_WAKE.get_ptr_mut(0) {
+        // SAFETY: a per-CPU slot: no other program run touches it concurrently.
+        Some(last) => unsafe {
+            if now_ns.wrapping_sub(*last) >= WAKE_INTERVAL_NS {
+                *last = now_ns;
+                BPF_RB_FORCE_WAKEUP as u64
+            } else {
+                BPF_RB_NO_WAKEUP as u64
+            }
+        },
+        // Cannot happen (a one-entry array); the kernel's default then
+        // wakes a caught-up consumer.
+        None => 0,
+    }
 }
 
 /// The policy's action for `class`, with the flow's quarantine state and the

@@ -214,6 +214,13 @@ impl Agent {
         );
     }
 
+    /// Whether the agent started last is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.process
+            .as_mut()
+            .is_some_and(|p| p.child.try_wait().expect("agent status").is_none())
+    }
+
     /// SIGKILL: the agent gets no chance to clean anything up.
     pub fn kill(&mut self) {
         let mut p = self.process.take().expect("agent running");

@@ -3,6 +3,7 @@
 
 pub mod agent;
 pub mod bench;
+pub mod blast;
 pub mod netns;
 pub mod parity;
 pub mod session;

@@ -21,7 +21,7 @@ use alexa::model::file::{
 };
 use alexa_common::{Feature, CLASS_NAMES, TREE_CAPACITY, TREE_MAX_DEPTH};
 use alexa_tests::{
-    agent::{alexa_bin, wait_for, Running},
+    agent::{alexa_bin, wait_for, Agent},
     netns::{veth_pair, Netns},
     privileged,
 };
@@ -958,26 +958,21 @@ fn a_running_agent_is_left_unchanged() {
         "bgw0",
         &["10.78.0.1/24"],
     );
-    let log = dir.path("verdicts.jsonl");
-    let mut agent = Running::spawn(
-        Command::new("ip")
-            .args(["netns", "exec", &gw.name])
-            .arg(&bin)
-            .args([
-                "run",
-                "--iface",
-                "bgw0",
-                "--device",
-                "10.78.0.2",
-                "--model",
-                concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json"),
-                "--log",
-            ])
-            .arg(&log),
+    // Its own socket and pin directory: nothing here may reach an agent
+    // that runs on this machine for real.
+    let mut agent = Agent::new("bad", &gw);
+    agent.start(
+        "bgw0",
+        &[
+            "--device",
+            "10.78.0.2",
+            "--model",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json"),
+        ],
     );
+    let log = agent.log.clone();
     assert!(
-        wait_for(Duration::from_secs(10), || xdp_prog_id(&gw, "bgw0")
-            .is_some()),
+        xdp_prog_id(&gw, "bgw0").is_some(),
         "the agent did not attach"
     );
     let prog = xdp_prog_id(&gw, "bgw0");
@@ -996,12 +991,16 @@ fn a_running_agent_is_left_unchanged() {
 
     let models = models(&dir);
     let s = |p: &Path| p.to_str().unwrap().to_owned();
+    let (pins, socket) = (s(&agent.pin_dir), s(&agent.socket));
     let in_gw = |args: &[&str]| -> Vec<String> {
-        let mut v: Vec<String> = ["netns", "exec", &gw.name, &s(&bin)]
-            .iter()
-            .map(|x| x.to_string())
-            .collect();
+        let mut v = vec![format!("--net=/run/netns/{}", gw.name), s(&bin)];
         v.extend(args.iter().map(|a| a.to_string()));
+        v.extend([
+            "--pin-dir".into(),
+            pins.clone(),
+            "--control-socket".into(),
+            socket.clone(),
+        ]);
         v
     };
     let mut cases = Vec::new();
@@ -1052,14 +1051,13 @@ fn a_running_agent_is_left_unchanged() {
         as_nobody: false,
         must_say: vec!["no such interface: nosuch0".into()],
     });
-    // The cases run `ip netns exec ... alexa ...`: `ip` is the program.
-    let ip = PathBuf::from("/usr/sbin/ip");
-    let ip = if ip.exists() {
-        ip
-    } else {
-        PathBuf::from("/sbin/ip")
-    };
-    let mut failures = run_cases(&ip, &dir, &cases);
+    // The cases run `nsenter --net=… alexa …`: `nsenter` is the program.
+    let nsenter = ["/usr/bin/nsenter", "/bin/nsenter"]
+        .map(PathBuf::from)
+        .into_iter()
+        .find(|p| p.exists())
+        .expect("nsenter (util-linux)");
+    let mut failures = run_cases(&nsenter, &dir, &cases);
     // Offline commands with bad input, beside the agent.
     let offline = vec![
         case(
@@ -1088,10 +1086,7 @@ fn a_running_agent_is_left_unchanged() {
         prog,
         "the agent's XDP program was replaced or detached"
     );
-    assert!(
-        agent.child.try_wait().unwrap().is_none(),
-        "the agent exited"
-    );
+    assert!(agent.is_running(), "the agent exited");
     send(5002);
     assert!(logged(5002), "the agent stopped logging");
     for v in lines(&log) {
@@ -1099,9 +1094,5 @@ fn a_running_agent_is_left_unchanged() {
         assert!(v["class"].is_string(), "the agent lost its model: {v}");
     }
     check(&cases, failures);
-    assert_eq!(
-        agent.terminate(Duration::from_secs(5)),
-        Some(0),
-        "the agent did not exit cleanly"
-    );
+    agent.stop();
 }

@@ -34,13 +34,17 @@ impl VerdictLog {
                 w: BufWriter::new(open_append(p)?),
             },
         };
-        let written = match &out {
-            Output::File { path, .. } => std::fs::metadata(path).map(|m| m.len()).unwrap_or(0),
-            Output::Stdout(_) => 0,
+        let (written, regular) = match &out {
+            Output::File { path, .. } => std::fs::metadata(path)
+                .map(|m| (m.len(), m.is_file()))
+                .unwrap_or((0, true)),
+            Output::Stdout(_) => (0, false),
         };
         Ok(VerdictLog {
             out,
-            max_bytes,
+            // Only a regular file is rotated: renaming `/dev/null` or a FIFO
+            // away would break whatever else uses it.
+            max_bytes: if regular { max_bytes } else { 0 },
             keep,
             written,
         })
@@ -111,7 +115,35 @@ fn open_append(p: &Path) -> Result<File> {
 
 #[cfg(test)]
 mod tests {
+    use std::{io::Read, os::unix::fs::OpenOptionsExt};
+
     use super::*;
+
+    #[test]
+    fn never_rotates_what_is_not_a_regular_file() {
+        let dir = std::env::temp_dir().join(format!("alexa-log-fifo-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let fifo = dir.join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // A reader, so opening the FIFO for writing does not block.
+        let reader = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&fifo)
+            .unwrap();
+        let mut log = VerdictLog::open(Some(&fifo), 10, 2).unwrap();
+        for _ in 0..5 {
+            log.line(b"0123456789").unwrap();
+            log.flush().unwrap();
+            let mut buf = [0u8; 64];
+            let _ = (&reader).read(&mut buf);
+        }
+        assert!(fifo.exists(), "the FIFO was renamed away");
+        assert!(!dir.join("fifo.1").exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn rotates_by_size_and_keeps_n_files() {

@@ -10,6 +10,7 @@ pub mod evidence;
 pub mod http;
 pub mod log;
 pub mod metrics;
+pub mod pacer;
 pub mod policy;
 pub mod privileges;
 
@@ -478,20 +479,33 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         bad_items: 0,
     };
     let ack = alexa_common::class_id("ack");
-    // Events queued while no agent ran come first.
-    drain(ring.get_mut(), &mut sink, &agent, ack)?;
+    let mut pacer = pacer::Pacer::new()?;
+    // Events queued while no agent ran come first; the kernel may have woken
+    // nobody for the last of them.
+    let mut more = drain(ring.get_mut(), &mut sink, &agent, ack)?;
+    pacer.woken()?;
     loop {
         tokio::select! {
             _ = sigint.recv() => break,
             _ = sigterm.recv() => break,
             guard = ring.readable_mut() => {
                 let mut guard = guard?;
-                drain(guard.get_inner_mut(), &mut sink, &agent, ack)?;
+                more = drain(guard.get_inner_mut(), &mut sink, &agent, ack)?;
                 guard.clear_ready();
+                pacer.woken()?;
+            }
+            tick = pacer.tick(), if pacer.active() => {
+                tick?;
+                more = drain(ring.get_mut(), &mut sink, &agent, ack)?;
+            }
+            // A flood outruns the drain: the control socket, the HTTP
+            // server and the signals get their turn between batches.
+            _ = tokio::task::yield_now(), if more => {
+                more = drain(ring.get_mut(), &mut sink, &agent, ack)?;
             }
         }
     }
-    drain(ring.get_mut(), &mut sink, &agent, ack)?;
+    while drain(ring.get_mut(), &mut sink, &agent, ack)? {}
     let bad_items = sink.bad_items;
     let c = agent.classifier().counters()?;
     let summary: Vec<String> = counter::NAMES
@@ -528,16 +542,26 @@ struct Sink<'a> {
     bad_items: u64,
 }
 
+/// Events handled per [`drain`] before the agent's other tasks get a turn:
+/// a few milliseconds of work.
+const DRAIN_BATCH: u64 = 8192;
+
+/// Handles up to [`DRAIN_BATCH`] queued events; returns whether more may wait.
 fn drain(
     events: &mut aya::maps::RingBuf<aya::maps::MapData>,
     sink: &mut Sink<'_>,
     agent: &Agent,
     ack: Option<u8>,
-) -> Result<()> {
+) -> Result<bool> {
     let mut received = 0u64;
+    let mut taken = 0u64;
     let mut recent = Vec::new();
     let mut line = Vec::with_capacity(512);
-    while let Some(item) = events.next() {
+    while taken < DRAIN_BATCH {
+        let Some(item) = events.next() else {
+            break;
+        };
+        taken += 1;
         let Some(ev) = decode_event(&item) else {
             sink.bad_items += 1;
             continue;
@@ -617,5 +641,5 @@ fn drain(
             info.recent.push_back(r);
         }
     }
-    Ok(())
+    Ok(taken == DRAIN_BATCH)
 }

@@ -12,7 +12,7 @@ use std::{
 };
 
 use alexa::{
-    agent::{event_row, WallClock},
+    agent::{event_row, pacer::Pacer, WallClock},
     classifier::decode_event,
 };
 use alexa_common::{counter, PROGRAM_NAME};
@@ -74,7 +74,8 @@ fn produce(fd: i32, frame: &[u8], rate: Option<u64>, length: Duration) -> Result
     Ok(runs)
 }
 
-/// The agent's loop (agent.rs, `run`), with a clock read per flush.
+/// The agent's loop (agent.rs, `run`: woken by the ring buffer, then
+/// polling it on the agent's `Pacer`), with a clock read per flush.
 async fn consume(
     ring: &mut AsyncFd<RingBuf<MapData>>,
     out: &mut dyn Write,
@@ -86,35 +87,55 @@ async fn consume(
     let mut wakes = Vec::new();
     let mut batch = Vec::new();
     let mut last = Instant::now();
+    let mut pacer = Pacer::new()?;
     loop {
-        let guard = tokio::time::timeout(Duration::from_millis(30), ring.readable_mut()).await;
-        let Ok(guard) = guard else {
-            if done.load(Ordering::Acquire) {
-                break;
+        let woke;
+        tokio::select! {
+            guard = ring.readable_mut() => {
+                let mut guard = guard?;
+                woke = monotonic_ns();
+                drain(guard.get_inner_mut(), out, clock, &mut batch)?;
+                guard.clear_ready();
+                pacer.woken()?;
             }
-            continue;
-        };
-        let mut guard = guard?;
-        let woke = monotonic_ns();
-        let events = guard.get_inner_mut();
-        while let Some(item) = events.next() {
-            if let Some(ev) = decode_event(&item) {
-                serde_json::to_writer(&mut *out, &event_row(&ev, clock).json())?;
-                out.write_all(b"\n")?;
-                batch.push(ev.ts_ns);
+            tick = pacer.tick(), if pacer.active() => {
+                tick?;
+                woke = monotonic_ns();
+                drain(ring.get_mut(), out, clock, &mut batch)?;
+            }
+            _ = tokio::time::sleep(Duration::from_millis(30)) => {
+                if done.load(Ordering::Acquire) {
+                    break;
+                }
+                continue;
             }
         }
-        out.flush()?;
         let now = monotonic_ns();
         if let Some(first) = batch.first() {
             wakes.push(woke.saturating_sub(*first));
+            last = Instant::now();
         }
         consumed += batch.len() as u64;
         latencies.extend(batch.drain(..).map(|ts| now.saturating_sub(ts)));
-        last = Instant::now();
-        guard.clear_ready();
     }
     Ok((consumed, latencies, wakes, last))
+}
+
+fn drain(
+    events: &mut RingBuf<MapData>,
+    out: &mut dyn Write,
+    clock: &WallClock,
+    batch: &mut Vec<u64>,
+) -> Result<()> {
+    while let Some(item) = events.next() {
+        if let Some(ev) = decode_event(&item) {
+            serde_json::to_writer(&mut *out, &event_row(&ev, clock).json())?;
+            out.write_all(b"\n")?;
+            batch.push(ev.ts_ns);
+        }
+    }
+    out.flush()?;
+    Ok(())
 }
 
 fn step(
@@ -184,30 +205,20 @@ pub fn run(plan: &Plan) -> Result<Table> {
     );
     t.intro = format!(
         "The agent's loop (tokio `AsyncFd` on the ring buffer, `decode_event`, `event_row(..).json()` \
-         through serde_json, a newline, a flush per wake-up) consumes events that the real \
+         through serde_json, a newline, a flush per drain; woken by the ring buffer, which the \
+         classifier wakes at most once per 250 µs per CPU, then polling it every 250 µs on a \
+         timerfd until two intervals pass without a wake-up) consumes events that the real \
          classifier emits while another thread fires `BPF_PROG_TEST_RUN` (TLS app-data frame) at \
          the offered rate, in bursts at least 100 µs apart, {} ms per step. Log: `/dev/null` opened as `--log` \
          opens a file, so the numbers are the agent's CPU cost, not a disk's. Latency: \
          CLOCK_MONOTONIC at the flush after the line was written, minus the event's `ts_ns` \
          (`bpf_ktime_get_ns` when the program ran). Wake-up delay: from the first event of a \
-         batch to the consumer's task running, i.e. before any formatting.",
+         batch to the consumer's task running (woken or polled), i.e. before any formatting.",
         plan.agent_step.as_millis()
     );
     let mut summary = Vec::new();
-    // ALEXA_BENCH_AGENT_WRITER=buffered|unbuffered runs one writer only (for profiling).
-    let only = std::env::var("ALEXA_BENCH_AGENT_WRITER").ok();
-    for buffered in [false, true] {
-        if only
-            .as_deref()
-            .is_some_and(|o| (o == "buffered") != buffered)
-        {
-            continue;
-        }
-        let name = if buffered {
-            "BufWriter (agent.rs on this branch)"
-        } else {
-            "File, unbuffered (agent.rs before)"
-        };
+    {
+        let name = "BufWriter, paced wake-ups (the agent)";
         let mut best: Option<f64> = None;
         let mut light_p99 = 0u64;
         let mut best_p99 = 0u64;
@@ -217,12 +228,8 @@ pub fn run(plan: &Plan) -> Result<Table> {
                 rate.map_or("max".into(), |r| thousands(r as f64))
             ));
             let file = std::fs::OpenOptions::new().append(true).open("/dev/null")?;
-            let mut out: Box<dyn Write> = if buffered {
-                Box::new(std::io::BufWriter::new(file))
-            } else {
-                Box::new(file)
-            };
-            let s = step(&obj, &rt, &mut ring, &mut *out, fd, rate, plan.agent_step)?;
+            let mut out = std::io::BufWriter::new(file);
+            let s = step(&obj, &rt, &mut ring, &mut out, fd, rate, plan.agent_step)?;
             let rate_seen = s.consumed as f64 / s.seconds;
             let p50 = quantile(&s.latencies, 0.5);
             let p99 = quantile(&s.latencies, 0.99);

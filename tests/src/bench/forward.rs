@@ -9,19 +9,20 @@ use std::{
     net::Ipv4Addr,
     path::Path,
     process::{Command, Stdio},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use alexa_common::PROGRAM_NAME;
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 
 use super::{
     frames::blast_frame,
-    kernel::{with_drain, Drain, Object, BARE, LAZY, SINK},
+    kernel::{with_drain, Drain, Object, BARE, SINK},
     median, say, thousands, verdict, Plan, Table,
 };
 use crate::{
     agent::{wait_for, Running},
+    blast::{blast, mac, BATCH},
     netns::{veth_pair, Netns},
 };
 
@@ -31,26 +32,11 @@ const CLOUD: Ipv4Addr = Ipv4Addr::new(10, 202, 0, 2);
 const OTHER_HOST: Ipv4Addr = Ipv4Addr::new(10, 201, 0, 3);
 /// Distinct flows in the blast (source ports).
 const FLOWS: u16 = 64;
-const BATCH: usize = 64;
 
 struct Topology {
     echo: Netns,
     gw: Netns,
     cloud: Netns,
-}
-
-fn mac(ns: &Netns, iface: &str) -> Result<[u8; 6]> {
-    let out = ns.exec(&format!("cat /sys/class/net/{iface}/address"));
-    let text = String::from_utf8_lossy(&out.stdout);
-    let bytes: Vec<u8> = text
-        .trim()
-        .split(':')
-        .map(|h| u8::from_str_radix(h, 16))
-        .collect::<Result<_, _>>()
-        .with_context(|| format!("MAC of {iface}: {text:?}"))?;
-    bytes
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("MAC of {iface}: {text:?}"))
 }
 
 impl Topology {
@@ -102,90 +88,6 @@ fn link_stats(ns: &Netns, iface: &str) -> Result<[u64; 4]> {
         n("rx", "dropped"),
         n("tx", "dropped"),
     ])
-}
-
-/// Sends for `secs` from inside `ns`; returns the frames the socket took.
-fn blast(ns: &Netns, iface: &str, frames: &[Vec<u8>], secs: f64) -> Result<u64> {
-    let _inside = ns.enter();
-    let name = std::ffi::CString::new(iface)?;
-    // SAFETY: a valid NUL-terminated name.
-    let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    if ifindex == 0 {
-        bail!("no interface {iface} in {}", ns.name);
-    }
-    // SAFETY: plain socket creation; protocol 0 receives nothing.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
-    if fd < 0 {
-        bail!("AF_PACKET socket: {}", std::io::Error::last_os_error());
-    }
-    // SAFETY: fd is ours; closed once on every path below.
-    let _close = Fd(fd);
-    // SAFETY: sockaddr_ll is plain data; zeroed is valid.
-    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    addr.sll_family = libc::AF_PACKET as u16;
-    addr.sll_protocol = (libc::ETH_P_IP as u16).to_be();
-    addr.sll_ifindex = ifindex as i32;
-    // SAFETY: a sockaddr_ll of the right size.
-    let rc = unsafe {
-        libc::bind(
-            fd,
-            &addr as *const libc::sockaddr_ll as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        )
-    };
-    if rc != 0 {
-        bail!("bind to {iface}: {}", std::io::Error::last_os_error());
-    }
-    // The qdisc would only add a lock and a queue in front of the veth.
-    let one: libc::c_int = 1;
-    // SAFETY: an int option of the right size.
-    unsafe {
-        libc::setsockopt(
-            fd,
-            libc::SOL_PACKET,
-            libc::PACKET_QDISC_BYPASS,
-            &one as *const libc::c_int as *const libc::c_void,
-            std::mem::size_of::<libc::c_int>() as u32,
-        )
-    };
-    let mut iov: Vec<libc::iovec> = (0..BATCH)
-        .map(|i| {
-            let f = &frames[i % frames.len()];
-            libc::iovec {
-                iov_base: f.as_ptr() as *mut libc::c_void,
-                iov_len: f.len(),
-            }
-        })
-        .collect();
-    let mut msgs: Vec<libc::mmsghdr> = iov
-        .iter_mut()
-        .map(|v| {
-            // SAFETY: mmsghdr is plain data; zeroed is valid.
-            let mut m: libc::mmsghdr = unsafe { std::mem::zeroed() };
-            m.msg_hdr.msg_iov = v as *mut libc::iovec;
-            m.msg_hdr.msg_iovlen = 1;
-            m
-        })
-        .collect();
-    let start = Instant::now();
-    let limit = Duration::from_secs_f64(secs);
-    let mut sent = 0u64;
-    while start.elapsed() < limit {
-        // SAFETY: BATCH headers, each pointing at a live frame.
-        let n = unsafe { libc::sendmmsg(fd, msgs.as_mut_ptr(), BATCH as u32, 0) };
-        if n > 0 {
-            sent += n as u64;
-        }
-    }
-    Ok(sent)
-}
-
-struct Fd(i32);
-impl Drop for Fd {
-    fn drop(&mut self) {
-        // SAFETY: closing a descriptor this guard owns.
-        unsafe { libc::close(self.0) };
-    }
 }
 
 /// What is attached to the gateway's LAN veth.
@@ -339,13 +241,11 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
         Setup::Bare,
         Setup::Program(PROGRAM_NAME, Drain::Batched),
         Setup::Program(PROGRAM_NAME, Drain::CaughtUp),
-        Setup::Program(LAZY, Drain::Batched),
-        Setup::Program(LAZY, Drain::CaughtUp),
         Setup::Agent("monitor"),
         Setup::Agent("enforce"),
         Setup::AgentOther("monitor"),
     ];
-    // ALEXA_BENCH_FORWARD=no-xdp,bare,classifier,classifier-caught-up,lazy,lazy-caught-up,
+    // ALEXA_BENCH_FORWARD=no-xdp,bare,classifier,classifier-caught-up,
     // monitor,enforce,monitor-other
     // picks setups (for profiling).
     let only = std::env::var("ALEXA_BENCH_FORWARD").ok();
@@ -353,10 +253,8 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
         let name = match s {
             Setup::NoXdp => "no-xdp",
             Setup::Bare => "bare",
-            Setup::Program(p, Drain::Batched) if *p == PROGRAM_NAME => "classifier",
-            Setup::Program(p, _) if *p == PROGRAM_NAME => "classifier-caught-up",
-            Setup::Program(_, Drain::Batched) => "lazy",
-            Setup::Program(..) => "lazy-caught-up",
+            Setup::Program(_, Drain::Batched) => "classifier",
+            Setup::Program(..) => "classifier-caught-up",
             Setup::Agent(m) => m,
             Setup::AgentOther(_) => "monitor-other",
         };

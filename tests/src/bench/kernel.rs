@@ -24,10 +24,6 @@ use super::{frames, median, say, verdict, Plan, Table};
 pub const BARE: &str = "alexa_bare";
 pub const PARSE: &str = "alexa_parse";
 pub const SINK: &str = "alexa_sink";
-/// The classifier with flow state rewritten in place (a prototype).
-pub const INPLACE: &str = "alexa_inplace";
-/// The prototype above, waking the consumer only when data piles up.
-pub const LAZY: &str = "alexa_lazy";
 
 /// The shipped model, which every full-classifier measurement walks.
 pub const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json");
@@ -279,7 +275,7 @@ const XDP_PASS: u32 = 2;
 
 /// Section 1: cost per packet of each program on each kind of frame.
 pub fn cost(plan: &Plan) -> Result<Table> {
-    let programs = [BARE, PARSE, PROGRAM_NAME, INPLACE, LAZY];
+    let programs = [BARE, PARSE, PROGRAM_NAME];
     let mut obj = Object::classifier(None, &programs)?;
     let fds: Vec<RawFd> = programs
         .iter()
@@ -312,18 +308,15 @@ pub fn cost(plan: &Plan) -> Result<Table> {
             }
         }
     }
-    // A wake-up per event costs microseconds here: measured once, on fewer runs.
+    // A consumer always caught up: measured once, on fewer runs.
     let woken_repeat = (plan.repeat / 10).max(1);
     let mut woken = Vec::new();
-    let mut woken_lazy = Vec::new();
     for (_, frame) in &kinds {
-        for (fd, out) in [(fds[2], &mut woken), (fds[4], &mut woken_lazy)] {
-            let (r, n) = with_drain(&mut ring, Drain::CaughtUp, || {
-                test_run(fd, frame, woken_repeat)
-            });
-            drained += n;
-            out.push(r?.1 as f64);
-        }
+        let (r, n) = with_drain(&mut ring, Drain::CaughtUp, || {
+            test_run(fds[2], frame, woken_repeat)
+        });
+        drained += n;
+        woken.push(r?.1 as f64);
     }
     let stats_after = bpf_stats();
     let after = obj.counters()?;
@@ -342,8 +335,6 @@ pub fn cost(plan: &Plan) -> Result<Table> {
             "target",
             "",
             "full, consumer caught up (ns)",
-            "prototype: in-place flow update (ns)",
-            "prototype + lazy wake-up, consumer caught up (ns)",
         ],
     );
     t.intro = format!(
@@ -353,13 +344,10 @@ pub fn cost(plan: &Plan) -> Result<Table> {
          is the shared parser, the device lookup and `flow::features` without the flow map, tree, \
          counters or events; *full* is `alexa_classify` with the shipped tree (`models/echo.json`) \
          and event emission, while another thread empties the ring buffer every millisecond (as a \
-         busy agent does: the kernel then wakes it once per batch). The last column is the full \
-         classifier again ({} runs) with a consumer spinning on the ring, always caught up: every \
-         event then queues a wake-up (`irq_work`), as for an idle agent. The prototype \
-         (`alexa_inplace` in alexa-ebpf/src/bench.rs) is the full classifier with one change: an \
-         existing flow's state is rewritten in the map's slot instead of through `insert`; its lazy \
-         variant (`alexa_lazy`) also submits events without a wake-up unless the pending data \
-         crosses an eighth of the ring, and is measured with the caught-up consumer.",
+         busy agent does). The last column is the full classifier again ({} runs) with a \
+         consumer spinning on the ring, always caught up, as for an idle agent: the classifier \
+         wakes it at most once per 250 µs per CPU (`WAKE_INTERVAL_NS`), so this costs about \
+         what the batched consumer does.",
         super::thousands(plan.repeat as f64),
         plan.rounds,
         super::thousands(woken_repeat as f64),
@@ -382,8 +370,6 @@ pub fn cost(plan: &Plan) -> Result<Table> {
             target.to_owned(),
             verdict(m[2] - m[0] <= limit),
             format!("{:.0}", woken[k]),
-            format!("{:.0} ({:+.0})", m[3], m[3] - m[0]),
-            format!("{:.0}", woken_lazy[k]),
         ]);
     }
     t.note(format!(
