@@ -18,7 +18,9 @@ pub struct FlowKey {
     pub src_port: u16,
     pub dst_port: u16,
     pub proto: u8,
-    pub _pad: [u8; 3],
+    // Two fields, not `[u8; 3]`: an array is zeroed through `memset` (see `map_v4`).
+    pub _pad: u8,
+    pub _pad2: u16,
 }
 
 impl FlowKey {
@@ -30,7 +32,8 @@ impl FlowKey {
             src_port,
             dst_port,
             proto,
-            _pad: [0; 3],
+            _pad: 0,
+            _pad2: 0,
         }
     }
 }
@@ -53,6 +56,10 @@ pub struct FlowState {
 pub const HAS_SEQ: u32 = 1;
 pub const HAS_SYN: u32 = 2;
 pub const TLS_SEEN: u32 = 4;
+/// Kernel only: the flow has had a record in the quarantine map, so its
+/// packets look there; no other flow's do (the offline extractor never sets
+/// it, and no feature depends on it).
+pub const QUARANTINE_TRACKED: u32 = 8;
 
 /// The per-flow features of one packet.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -154,6 +161,7 @@ pub fn features(pkt: &Packet, step: &FlowStep, microphone: bool) -> crate::event
         proto: pkt.key.proto,
         tcp_flags: pkt.tcp_flags,
         tcp_retrans: step.tcp_retrans,
-        _pad: [0; 5],
+        _pad: 0,
+        _pad2: 0,
     }
 }

@@ -104,9 +104,15 @@ where
 /// IPv4 address as IPv4-mapped IPv6.
 #[inline(always)]
 pub fn map_v4(a: [u8; 4]) -> [u8; 16] {
-    [
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, a[0], a[1], a[2], a[3],
-    ]
+    // Built from two words: ten zero bytes written one by one are merged by
+    // LLVM into a `memset` call, which the BPF target links as a byte loop
+    // (docs/building.md, "Verifier notes").
+    let words = [
+        0u64,
+        u64::from_ne_bytes([0, 0, 0xff, 0xff, a[0], a[1], a[2], a[3]]),
+    ];
+    // SAFETY: two u64 are 16 bytes, and any bytes are a valid [u8; 16].
+    unsafe { core::mem::transmute::<[u64; 2], [u8; 16]>(words) }
 }
 
 #[inline(always)]

@@ -11,10 +11,11 @@
 mod bench;
 
 use alexa_common::{
-    action, class_id, counter, flag, flow, parse, policy, stat_index, tree, ClassStat, Config,
-    Event, Features, FlowKey, FlowState, FlowStep, Frame, Node, Packet, Plain, Quarantine, Verdict,
-    CLASS_NONE, CLASS_STAT_ENTRIES, DEVICE_CAPACITY, FLOW_CAPACITY, MODEL_SLOTS, NUM_CLASSES,
-    QUARANTINE_CAPACITY, RINGBUF_BYTES, SNAP_LEN, TREE_CAPACITY, UNCLASSIFIED, WAKE_INTERVAL_NS,
+    action, class_id, counter, device_filter_bit, flag, flow, parse, policy, stat_index, tree,
+    ClassStat, Config, Event, EventHead, Features, FlowKey, FlowState, FlowStep, Frame, Node,
+    Packet, Plain, Quarantine, Verdict, CLASS_NONE, CLASS_STAT_ENTRIES, DEVICE_CAPACITY,
+    FLOW_CAPACITY, MODEL_SLOTS, NUM_CLASSES, QUARANTINE_CAPACITY, RINGBUF_BYTES, SNAP_LEN,
+    TREE_CAPACITY, UNCLASSIFIED, WAKE_INTERVAL_NS,
 };
 use aya_ebpf::{
     bindings::{
@@ -30,6 +31,10 @@ use aya_ebpf::{
 /// Monitored device addresses (IPv4 mapped into IPv6) → unused marker.
 #[map]
 static DEVICES: HashMap<[u8; 16], u8> = HashMap::with_max_entries(DEVICE_CAPACITY, 0);
+
+/// `device_filter_bit` of every monitored device, OR-ed.
+#[map]
+static DEVICE_FILTER: Array<u64> = Array::with_max_entries(1, 0);
 
 #[map]
 static FLOWS: LruHashMap<FlowKey, FlowState> = LruHashMap::with_max_entries(FLOW_CAPACITY, 0);
@@ -106,8 +111,11 @@ impl Frame for XdpFrame<'_> {
 #[xdp]
 pub fn alexa_classify(ctx: XdpContext) -> u32 {
     count(counter::FRAMES);
-    // SAFETY: a lookup in a hash map this program owns; the value is not kept.
-    let is_device = |addr: &[u8; 16]| unsafe { DEVICES.get(addr) }.is_some();
+    let filter = DEVICE_FILTER.get(0).copied().unwrap_or(u64::MAX);
+    let is_device = |addr: &[u8; 16]| {
+        // SAFETY: a lookup in a hash map this program owns; the value is not kept.
+        filter & device_filter_bit(addr) != 0 && unsafe { DEVICES.get(addr) }.is_some()
+    };
     match parse(&XdpFrame(&ctx), is_device) {
         Verdict::Packet(pkt) => {
             if classify(&ctx, &pkt) == action::DROP {
@@ -126,13 +134,13 @@ pub fn alexa_classify(ctx: XdpContext) -> u32 {
 fn classify(ctx: &XdpContext, pkt: &Packet) -> u8 {
     // SAFETY: a helper with no arguments.
     let now_ns = unsafe { bpf_ktime_get_ns() };
-    let step = advance_flow(pkt, now_ns);
+    let (step, tracked) = advance_flow(pkt, now_ns);
     let config = CONFIG.get(0).copied().unwrap_or_default();
     let features = flow::features(pkt, &step, config.microphone != 0);
     let (class, model_version) = classify_with_model(&features);
     let frame_len = (ctx.data_end() - ctx.data()) as u32;
     count(counter::CLASSIFIED);
-    let decision = enforce(&pkt.key, class, &config, now_ns);
+    let decision = enforce(&pkt.key, class, tracked, &config, now_ns);
     if decision.flags & flag::QUARANTINE_START != 0 {
         count(counter::QUARANTINED_FLOWS);
     }
@@ -156,47 +164,58 @@ fn classify(ctx: &XdpContext, pkt: &Packet) -> u8 {
     }
     let evidence = decision.action == action::DROP
         || (class < 32 && config.evidence_classes & (1 << class) != 0);
-    match EVENTS.reserve::<Event>(0) {
-        Some(mut entry) => {
-            let ev = entry.as_mut_ptr();
-            // SAFETY: `ev` points to a reserved, writable ring-buffer record
-            // of Event's size; every field is written before the submit.
-            unsafe {
-                (*ev).ts_ns = now_ns;
-                (*ev).features = features;
-                (*ev).src = pkt.key.src;
-                (*ev).dst = pkt.key.dst;
-                (*ev).model_version = model_version;
-                (*ev).frame_len = frame_len;
-                (*ev).class = class;
-                (*ev).action = decision.action;
-                (*ev)._pad = 0;
-                (*ev)._pad2 = [0; 2];
-                let mut flags = decision.flags;
-                let mut snap_len = 0u16;
-                if evidence {
-                    let n = if frame_len < SNAP_LEN as u32 {
-                        frame_len
-                    } else {
-                        SNAP_LEN as u32
-                    };
-                    // The verifier wants the length visibly within [1, SNAP_LEN]:
-                    // a mask gives it that (n is already in range, so a no-op).
-                    let len = (n.wrapping_sub(1) & (SNAP_LEN as u32 - 1)) + 1;
+    let mut head = EventHead {
+        ts_ns: now_ns,
+        features,
+        src: pkt.key.src,
+        dst: pkt.key.dst,
+        model_version,
+        frame_len,
+        class,
+        action: decision.action,
+        flags: decision.flags,
+        _pad: 0,
+        snap_len: 0,
+        _pad2: 0,
+    };
+    if evidence {
+        match EVENTS.reserve::<Event>(0) {
+            Some(mut entry) => {
+                let ev = entry.as_mut_ptr();
+                let n = if frame_len < SNAP_LEN as u32 {
+                    frame_len
+                } else {
+                    SNAP_LEN as u32
+                };
+                // The verifier wants the length visibly within [1, SNAP_LEN]:
+                // a mask gives it that (n is already in range, so a no-op).
+                let len = (n.wrapping_sub(1) & (SNAP_LEN as u32 - 1)) + 1;
+                // SAFETY: `ev` points to a reserved, writable ring-buffer
+                // record of Event's size; the head is written whole below
+                // and the snap's first `len` bytes here (the agent reads no
+                // further).
+                unsafe {
                     if n > 0
                         && bpf_xdp_load_bytes(ctx.ctx, 0, (*ev).snap.as_mut_ptr() as *mut _, len)
                             == 0
                     {
-                        flags |= flag::SNAP;
-                        snap_len = len as u16;
+                        head.flags |= flag::SNAP;
+                        head.snap_len = len as u16;
                     }
+                    (*ev).head = head;
                 }
-                (*ev).flags = flags;
-                (*ev).snap_len = snap_len;
+                entry.submit(wake_flags(now_ns));
             }
-            entry.submit(wake_flags(now_ns));
+            None => count(counter::RINGBUF_LOST),
         }
-        None => count(counter::RINGBUF_LOST),
+    } else {
+        match EVENTS.reserve::<EventHead>(0) {
+            Some(mut entry) => {
+                entry.write(head);
+                entry.submit(wake_flags(now_ns));
+            }
+            None => count(counter::RINGBUF_LOST),
+        }
     }
     decision.action
 }
@@ -206,8 +225,10 @@ fn classify(ctx: &XdpContext, pkt: &Packet) -> u8 {
 /// on an LRU map, take a free node, copy key and value, relink the bucket
 /// and free the old node on every packet (once the largest share of the
 /// classifier's cost). Only a new flow is inserted.
+///
+/// Also returns whether the flow is marked [`flow::QUARANTINE_TRACKED`].
 #[inline(always)]
-fn advance_flow(pkt: &Packet, now_ns: u64) -> FlowStep {
+fn advance_flow(pkt: &Packet, now_ns: u64) -> (FlowStep, bool) {
     match FLOWS.get_ptr_mut(pkt.key) {
         Some(slot) => {
             // SAFETY: the slot stays valid for this program run (RCU), and
@@ -217,7 +238,7 @@ fn advance_flow(pkt: &Packet, now_ns: u64) -> FlowStep {
             unsafe {
                 let (state, step) = flow::advance(Some(&*slot), pkt, now_ns / 1000);
                 *slot = state;
-                step
+                (step, state.flags & flow::QUARANTINE_TRACKED != 0)
             }
         }
         None => {
@@ -225,7 +246,7 @@ fn advance_flow(pkt: &Packet, now_ns: u64) -> FlowStep {
             if FLOWS.insert(pkt.key, state, 0).is_err() {
                 count(counter::FLOW_UPDATE_FAILED);
             }
-            step
+            (step, false)
         }
     }
 }
@@ -256,27 +277,34 @@ fn wake_flags(now_ns: u64) -> u64 {
 
 /// The policy's action for `class`, with the flow's quarantine state and the
 /// mode applied (the shared `policy::decide`); the quarantine record is kept
-/// only for flows that have had a `not_justified` packet.
+/// only for flows that have had a `not_justified` packet, and looked up only
+/// for those (`tracked`) and for `not_justified` packets: the other packets
+/// skip a hash of the flow key and a map lookup.
 #[inline(always)]
-fn enforce(key: &FlowKey, class: u8, config: &Config, now_ns: u64) -> policy::Decision {
+fn enforce(
+    key: &FlowKey,
+    class: u8,
+    tracked: bool,
+    config: &Config,
+    now_ns: u64,
+) -> policy::Decision {
     let policy_action = if class == CLASS_NONE {
         action::PASS
     } else {
         POLICY.get(class as u32).map_or(action::PASS, |a| *a as u8)
     };
     let counts = class_id(policy::QUARANTINE_CLASS) == Some(class);
-    // SAFETY: the value is copied out before the map changes.
-    let stored = unsafe { QUARANTINE.get(key) }.copied();
+    let stored = if tracked || counts {
+        // SAFETY: the value is copied out before the map changes.
+        unsafe { QUARANTINE.get(key) }.copied()
+    } else {
+        None
+    };
+    if stored.is_some() && !tracked {
+        mark_tracked(key);
+    }
     if stored.is_none() && !counts {
-        let mut none = Quarantine::default();
-        return policy::decide(
-            policy_action,
-            false,
-            &mut none,
-            &config.quarantine_rule(),
-            config.mode,
-            now_ns,
-        );
+        return policy::decide_unquarantined(policy_action, config.mode);
     }
     let mut q = stored.unwrap_or_default();
     let d = policy::decide(
@@ -287,10 +315,25 @@ fn enforce(key: &FlowKey, class: u8, config: &Config, now_ns: u64) -> policy::De
         config.mode,
         now_ns,
     );
-    if d.store && QUARANTINE.insert(key, &q, 0).is_err() {
-        count(counter::QUARANTINE_UPDATE_FAILED);
+    if d.store {
+        if QUARANTINE.insert(key, &q, 0).is_err() {
+            count(counter::QUARANTINE_UPDATE_FAILED);
+        } else if !tracked && stored.is_none() {
+            mark_tracked(key);
+        }
     }
     d
+}
+
+/// Marks the flow as having a quarantine record. A flow whose state the LRU
+/// flow map evicts loses the mark until its next `not_justified` packet
+/// (which looks the record up again, and is dropped by the policy anyway).
+#[inline(always)]
+fn mark_tracked(key: &FlowKey) {
+    if let Some(state) = FLOWS.get_ptr_mut(key) {
+        // SAFETY: the slot stays valid for this program run (RCU).
+        unsafe { (*state).flags |= flow::QUARANTINE_TRACKED };
+    }
 }
 
 /// The class the active model gives, and that model's version; `CLASS_NONE`

@@ -14,9 +14,9 @@ use std::{
 };
 
 use alexa_common::{
-    action, counter, maps, mode, policy, stat_index, ClassStat, Config, Event, Node,
-    CONFIG_INITIALIZED, EVENT_SIZE, MODEL_SLOTS, NUM_CLASSES, PROGRAM_NAME, TREE_CAPACITY,
-    UNCLASSIFIED,
+    action, counter, device_filter_bit, maps, mode, policy, stat_index, ClassStat, Config, Event,
+    EventHead, Node, CONFIG_INITIALIZED, EVENT_HEAD_SIZE, EVENT_SIZE, MODEL_SLOTS, NUM_CLASSES,
+    PROGRAM_NAME, SNAP_LEN, TREE_CAPACITY, UNCLASSIFIED,
 };
 use anyhow::{anyhow, bail, Context as _, Result};
 use aya::{
@@ -397,10 +397,27 @@ impl Classifier {
     }
 
     pub fn add_device(&mut self, addr: IpAddr) -> Result<()> {
+        let key = ip_to_mapped(addr);
+        // The filter's bit first: the kernel never sees the device without it.
+        let bits = self.device_filter()? | device_filter_bit(&key);
+        self.set_device_filter(bits)?;
         let mut devices: HashMap<_, [u8; 16], u8> = HashMap::try_from(self.map(maps::DEVICES)?)?;
         devices
-            .insert(ip_to_mapped(addr), 1, 0)
+            .insert(key, 1, 0)
             .with_context(|| format!("cannot add device {addr}"))?;
+        Ok(())
+    }
+
+    fn device_filter(&mut self) -> Result<u64> {
+        let filter: Array<_, u64> = Array::try_from(self.map(maps::DEVICE_FILTER)?)?;
+        Ok(filter.get(&0, 0)?)
+    }
+
+    fn set_device_filter(&mut self, bits: u64) -> Result<()> {
+        let mut filter: Array<_, u64> = Array::try_from(self.map(maps::DEVICE_FILTER)?)?;
+        filter
+            .set(0, bits, 0)
+            .context("cannot update the device filter")?;
         Ok(())
     }
 
@@ -420,7 +437,9 @@ impl Classifier {
         for k in stale {
             devices.remove(&k)?;
         }
-        Ok(())
+        // Bits cleared only once their devices are gone.
+        let bits = want.iter().fold(0, |b, k| b | device_filter_bit(k));
+        self.set_device_filter(bits)
     }
 
     pub fn set_microphone(&mut self, on: bool) -> Result<()> {
@@ -590,13 +609,20 @@ impl Classifier {
 }
 
 /// Decodes a ring-buffer item, refusing any of the wrong size.
+/// An event from a ring-buffer record: a whole [`Event`], or a head-only
+/// record (no snap); `None` for any other size.
 pub fn decode_event(bytes: &[u8]) -> Option<Event> {
-    if bytes.len() != EVENT_SIZE {
-        return None;
+    match bytes.len() {
+        // SAFETY: exactly EVENT_SIZE bytes, read unaligned, and Event (repr(C),
+        // integers and byte arrays only) accepts any bit pattern.
+        EVENT_SIZE => Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<Event>()) }),
+        EVENT_HEAD_SIZE => Some(Event {
+            // SAFETY: as above, for the head.
+            head: unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<EventHead>()) },
+            snap: [0; SNAP_LEN],
+        }),
+        _ => None,
     }
-    // SAFETY: exactly EVENT_SIZE bytes, read unaligned, and Event (repr(C),
-    // integers and byte arrays only) accepts any bit pattern.
-    Some(unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<Event>()) })
 }
 
 /// The verifier's log is long; keep its last lines, where the reason is.

@@ -178,7 +178,7 @@ impl Row {
     pub fn json(&self) -> JsonRow<'_> {
         let f = &self.features;
         JsonRow {
-            date: format_date(self.ts_ns),
+            date: Ascii(date_bytes(self.ts_ns)),
             length: f.length,
             dstip: ip_from_mapped(self.dst),
             dstport: f.dstport,
@@ -196,15 +196,20 @@ impl Row {
             tcp_flags: f.tcp_flags,
             flow_index: f.flow_index,
             tcp_retrans: f.tcp_retrans,
-            model: (self.model != 0).then(|| format!("{:08x}", self.model)),
+            model: (self.model != 0).then(|| model_hex(self.model)),
+            action: None,
+            quarantine: false,
+            would_drop: false,
         }
     }
 }
 
-/// A JSON log line: the CSV's columns as keys, plus the source address.
+/// A JSON log line: the CSV's columns as keys, plus the source address, and
+/// what the agent's kernel did with the packet when it logs one. Built for
+/// every packet the agent logs, so nothing in it allocates.
 #[derive(Serialize)]
 pub struct JsonRow<'a> {
-    pub date: String,
+    pub date: Ascii<26>,
     pub length: u32,
     pub dstip: IpAddr,
     pub dstport: u16,
@@ -222,12 +227,53 @@ pub struct JsonRow<'a> {
     pub flow_index: u32,
     pub tcp_retrans: u8,
     /// Version of the classifying model, as 8 hex digits; null without one.
-    pub model: Option<String>,
+    pub model: Option<Ascii<8>>,
+    /// `pass`, `alert` or `drop` (the agent's log only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<&'static str>,
+    /// The flow is quarantined (the agent's log only).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub quarantine: bool,
+    /// Monitor mode passed a packet the policy would have dropped.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub would_drop: bool,
+}
+
+/// A short ASCII string kept inline, serialized as a string.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ascii<const N: usize>(pub [u8; N]);
+
+impl<const N: usize> Ascii<N> {
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("?")
+    }
+}
+
+impl<const N: usize> Serialize for Ascii<N> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A model version as 8 lowercase hex digits.
+pub fn model_hex(version: u32) -> Ascii<8> {
+    let mut b = [0u8; 8];
+    for (i, d) in b.iter_mut().enumerate() {
+        *d = b"0123456789abcdef"[(version >> (28 - 4 * i)) as usize & 0xf];
+    }
+    Ascii(b)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn model_hex_is_eight_lowercase_digits() {
+        for v in [0u32, 1, 0x46a5fe67, u32::MAX, 0xdeadbeef] {
+            assert_eq!(model_hex(v).as_str(), format!("{v:08x}"));
+        }
+    }
 
     #[test]
     fn header_is_the_contracts_then_extras() {
@@ -336,7 +382,8 @@ mod tests {
                     proto: next() as u8,
                     tcp_flags: next() as u8,
                     tcp_retrans: next() as u8 & 1,
-                    _pad: [0; 5],
+                    _pad: 0,
+                    _pad2: 0,
                 },
                 class: (i % 4 != 0).then_some((next() % 9) as u8),
                 model: 0,

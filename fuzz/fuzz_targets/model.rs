@@ -46,7 +46,8 @@ fuzz_target!(|data: &[u8]| {
         proto: u8::MAX,
         tcp_flags: u8::MAX,
         tcp_retrans: 1,
-        _pad: [0; 5],
+        _pad: 0,
+        _pad2: 0,
     });
     for p in &probes {
         let class = model.predict(p);

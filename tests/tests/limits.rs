@@ -38,8 +38,10 @@ fn a_full_ring_buffer_loses_events_not_packets_and_counts_every_loss() {
     }
     let mut c = loaded();
     let mut ring = c.take_events().unwrap();
-    // Nobody reads while 3× the ring's capacity of events is produced.
-    let record = alexa_common::EVENT_SIZE as u64 + 8;
+    // Nobody reads while 3× the ring's capacity of events is produced
+    // (counted in the smallest records, head-only, so it overflows whatever
+    // the mix).
+    let record = alexa_common::EVENT_HEAD_SIZE as u64 + 8;
     let fits = RINGBUF_BYTES as u64 / record;
     let runs = (3 * fits) as u32;
     let (ret, _) = c.test_run(&udp_frame(40000, 100), runs).unwrap();

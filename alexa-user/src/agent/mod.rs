@@ -24,7 +24,6 @@ use std::{
 
 use alexa_common::{action, class_name, counter, flag, mode, Event, CLASS_NAMES, CLASS_NONE};
 use anyhow::{bail, Context as _, Result};
-use serde::Serialize;
 use tokio::{
     io::unix::AsyncFd,
     signal::unix::{signal, SignalKind},
@@ -32,7 +31,7 @@ use tokio::{
 
 use crate::{
     classifier::{decode_event, AttachMode, Classifier},
-    record::{ip_from_mapped, JsonRow, Row},
+    record::{ip_from_mapped, Row},
     status::{ClassCount, RecentVerdict, Status, RECENT_MAX},
 };
 
@@ -118,17 +117,17 @@ impl WallClock {
     }
 }
 
-/// A verdict log line: the dataset's columns plus what the kernel did.
-#[derive(Serialize)]
-struct LogLine<'a> {
-    #[serde(flatten)]
-    row: JsonRow<'a>,
-    action: &'static str,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    quarantine: bool,
-    /// Monitor mode passed a packet the policy would have dropped.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    would_drop: bool,
+/// Appends the verdict log line of `ev` (without its newline) to `out`: the
+/// dataset's columns plus what the kernel did. The agent and the bench both
+/// write lines through this.
+pub fn log_line(ev: &Event, clock: &WallClock, out: &mut Vec<u8>) -> Result<()> {
+    let row = event_row(ev, clock);
+    let mut json = row.json();
+    json.action = Some(policy::action_name(ev.action));
+    json.quarantine = ev.flags & flag::QUARANTINE != 0;
+    json.would_drop = ev.flags & flag::WOULD_DROP != 0;
+    serde_json::to_writer(out, &json)?;
+    Ok(())
 }
 
 pub fn event_row(ev: &Event, clock: &WallClock) -> Row {
@@ -555,7 +554,7 @@ fn drain(
 ) -> Result<bool> {
     let mut received = 0u64;
     let mut taken = 0u64;
-    let mut recent = Vec::new();
+    let mut recent = std::collections::VecDeque::with_capacity(RECENT_MAX);
     let mut line = Vec::with_capacity(512);
     while taken < DRAIN_BATCH {
         let Some(item) = events.next() else {
@@ -568,39 +567,21 @@ fn drain(
         };
         drop(item);
         received += 1;
-        let row = event_row(&ev, &sink.clock);
         let sampled_out = Some(ev.class) == ack && {
             sink.acks_seen += 1;
             !(sink.acks_seen - 1).is_multiple_of(sink.log_acks as u64)
         };
         if !sampled_out {
             line.clear();
-            serde_json::to_writer(
-                &mut line,
-                &LogLine {
-                    row: row.json(),
-                    action: policy::action_name(ev.action),
-                    quarantine: ev.flags & flag::QUARANTINE != 0,
-                    would_drop: ev.flags & flag::WOULD_DROP != 0,
-                },
-            )?;
+            log_line(&ev, &sink.clock, &mut line)?;
             sink.log.line(&line)?;
         }
         if ev.action != action::PASS {
-            recent.push(RecentVerdict {
-                ts: chrono::DateTime::from_timestamp_nanos(row.ts_ns as i64)
-                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                class: class_label(ev.class).to_owned(),
-                action: policy::action_name(ev.action).to_owned(),
-                src: ip_from_mapped(ev.src).to_string(),
-                dst: ip_from_mapped(ev.dst).to_string(),
-                dstport: ev.features.dstport,
-                length: ev.features.length,
-                quarantine: ev.flags & flag::QUARANTINE != 0,
-            });
-            if recent.len() > RECENT_MAX {
-                recent.remove(0);
+            // Only the newest are kept; they are formatted once, below.
+            if recent.len() == RECENT_MAX {
+                recent.pop_front();
             }
+            recent.push_back(ev);
         }
         if ev.flags & flag::SNAP != 0 {
             if let (None, Some(p)) = (&sink.evidence, &sink.evidence_path) {
@@ -623,7 +604,7 @@ fn drain(
                     ip_from_mapped(ev.dst),
                     ev.features.dstport,
                 );
-                e.write(&ev, row.ts_ns, comment)?;
+                e.write(&ev, sink.clock.wall_ns(ev.ts_ns), comment)?;
             }
         }
     }
@@ -634,7 +615,18 @@ fn drain(
         }
         let mut info = agent.info();
         info.events_received += received;
-        for r in recent {
+        for ev in recent {
+            let r = RecentVerdict {
+                ts: chrono::DateTime::from_timestamp_nanos(sink.clock.wall_ns(ev.ts_ns) as i64)
+                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                class: class_label(ev.class).to_owned(),
+                action: policy::action_name(ev.action).to_owned(),
+                src: ip_from_mapped(ev.src).to_string(),
+                dst: ip_from_mapped(ev.dst).to_string(),
+                dstport: ev.features.dstport,
+                length: ev.features.length,
+                quarantine: ev.flags & flag::QUARANTINE != 0,
+            };
             if info.recent.len() == RECENT_MAX {
                 info.recent.pop_front();
             }

@@ -131,16 +131,16 @@ mod tests {
         assert!(!p.active());
         p.woken().unwrap();
         let start = Instant::now();
-        let mut ticks = 0;
+        // How many ticks that takes depends on how late this thread runs (a
+        // late tick reads several expirations at once); when polling stops
+        // does not.
         while p.active() {
             tokio::time::timeout(Duration::from_secs(1), p.tick())
                 .await
                 .expect("the timer fires while active")
                 .unwrap();
-            ticks += 1;
         }
         assert!(start.elapsed() >= 2 * INTERVAL);
-        assert!(ticks >= 2, "{ticks} ticks");
         // Disarmed: no further tick.
         assert!(tokio::time::timeout(Duration::from_millis(5), p.tick())
             .await

@@ -122,7 +122,8 @@ pub fn row_features(values: &[u64; NUM_FEATURES]) -> Features {
         proto: v(Feature::Proto) as u8,
         tcp_flags: v(Feature::TcpFlags) as u8,
         tcp_retrans: v(Feature::TcpRetrans) as u8,
-        _pad: [0; 5],
+        _pad: 0,
+        _pad2: 0,
     }
 }
 

@@ -12,7 +12,7 @@ use std::{
 };
 
 use alexa::{
-    agent::{event_row, pacer::Pacer, WallClock},
+    agent::{log_line, pacer::Pacer, WallClock},
     classifier::decode_event,
 };
 use alexa_common::{counter, PROGRAM_NAME};
@@ -127,10 +127,13 @@ fn drain(
     clock: &WallClock,
     batch: &mut Vec<u64>,
 ) -> Result<()> {
+    let mut line = Vec::with_capacity(512);
     while let Some(item) = events.next() {
         if let Some(ev) = decode_event(&item) {
-            serde_json::to_writer(&mut *out, &event_row(&ev, clock).json())?;
-            out.write_all(b"\n")?;
+            line.clear();
+            log_line(&ev, clock, &mut line)?;
+            line.push(b'\n');
+            out.write_all(&line)?;
             batch.push(ev.ts_ns);
         }
     }
@@ -204,8 +207,8 @@ pub fn run(plan: &Plan) -> Result<Table> {
         ],
     );
     t.intro = format!(
-        "The agent's loop (tokio `AsyncFd` on the ring buffer, `decode_event`, `event_row(..).json()` \
-         through serde_json, a newline, a flush per drain; woken by the ring buffer, which the \
+        "The agent's loop (tokio `AsyncFd` on the ring buffer, `decode_event`, the agent's `log_line` \
+         (serde_json), a newline, a flush per drain; woken by the ring buffer, which the \
          classifier wakes at most once per 250 µs per CPU, then polling it every 250 µs on a \
          timerfd until two intervals pass without a wake-up) consumes events that the real \
          classifier emits while another thread fires `BPF_PROG_TEST_RUN` (TLS app-data frame) at \

@@ -97,9 +97,13 @@ impl Object {
     }
 
     pub fn add_device(&mut self, addr: IpAddr) -> Result<()> {
+        let key = ip_to_mapped(addr);
+        let mut filter: Array<_, u64> = Array::try_from(self.map_mut(maps::DEVICE_FILTER)?)?;
+        let bits = filter.get(&0, 0)? | alexa_common::device_filter_bit(&key);
+        filter.set(0, bits, 0)?;
         let mut devices: HashMap<_, [u8; 16], u8> =
             HashMap::try_from(self.map_mut(maps::DEVICES)?)?;
-        devices.insert(ip_to_mapped(addr), 1, 0)?;
+        devices.insert(key, 1, 0)?;
         Ok(())
     }
 
