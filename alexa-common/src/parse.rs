@@ -121,7 +121,7 @@ where
     F: Frame + ?Sized,
     D: Fn(&[u8; 16]) -> bool,
 {
-    let Some(h) = frame.load::<Ipv4Hdr>(off) else {
+    let Some(h) = frame.get::<Ipv4Hdr>(off) else {
         return Verdict::Malformed;
     };
     let ihl = ((h.vihl & 0x0f) as usize) * 4;
@@ -153,7 +153,7 @@ where
     F: Frame + ?Sized,
     D: Fn(&[u8; 16]) -> bool,
 {
-    let Some(h) = frame.load::<Ipv6Hdr>(off) else {
+    let Some(h) = frame.get::<Ipv6Hdr>(off) else {
         return Verdict::Malformed;
     };
     let payload_len = be16(h.payload_len) as usize;
@@ -214,16 +214,16 @@ fn transport<F: Frame + ?Sized>(
     dst: [u8; 16],
 ) -> Verdict {
     let (header_len, tcp_flags, seq, ports) = if proto == IPPROTO_TCP {
-        let Some(t) = frame.load::<TcpHdr>(off) else {
+        let Some(t) = frame.get::<TcpHdr>(off) else {
             return Verdict::Malformed;
         };
         let doff = t.doff() as usize * 4;
         if len < TcpHdr::LEN || doff < TcpHdr::LEN || doff > len {
             return Verdict::Malformed;
         }
-        (doff, tcp_flags(&t), be32(t.seq), (t.source, t.dest))
+        (doff, tcp_flags(t), be32(t.seq), (t.source, t.dest))
     } else {
-        let Some(u) = frame.load::<UdpHdr>(off) else {
+        let Some(u) = frame.get::<UdpHdr>(off) else {
             return Verdict::Malformed;
         };
         if len < UdpHdr::LEN {

@@ -106,6 +106,19 @@ impl Frame for XdpFrame<'_> {
         // the read is unaligned and T accepts any bit pattern.
         Some(unsafe { core::ptr::read_unaligned(start as *const T) })
     }
+
+    #[inline(always)]
+    fn get<T: Plain>(&self, off: usize) -> Option<&T> {
+        const { assert!(core::mem::align_of::<T>() == 1) };
+        let start = self.0.data() + off;
+        if off > 0xffff || start + core::mem::size_of::<T>() > self.0.data_end() {
+            return None;
+        }
+        // SAFETY: the whole T lies inside the packet (checked just above),
+        // which stays put for this program run; T is byte-aligned and
+        // accepts any bit pattern.
+        Some(unsafe { &*(start as *const T) })
+    }
 }
 
 #[xdp]
