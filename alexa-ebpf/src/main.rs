@@ -242,7 +242,7 @@ fn classify(ctx: &XdpContext, pkt: &Packet) -> u8 {
 /// Also returns whether the flow is marked [`flow::QUARANTINE_TRACKED`].
 #[inline(always)]
 fn advance_flow(pkt: &Packet, now_ns: u64) -> (FlowStep, bool) {
-    match FLOWS.get_ptr_mut(pkt.key) {
+    match FLOWS.get_ptr_mut(&pkt.key) {
         Some(slot) => {
             // SAFETY: the slot stays valid for this program run (RCU), and
             // `advance` copies the old state out before it is overwritten.
@@ -256,7 +256,7 @@ fn advance_flow(pkt: &Packet, now_ns: u64) -> (FlowStep, bool) {
         }
         None => {
             let (state, step) = flow::advance(None, pkt, now_ns / 1000);
-            if FLOWS.insert(pkt.key, state, 0).is_err() {
+            if FLOWS.insert(&pkt.key, &state, 0).is_err() {
                 count(counter::FLOW_UPDATE_FAILED);
             }
             (step, false)
