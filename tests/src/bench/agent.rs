@@ -25,9 +25,12 @@ use super::{
     monotonic_ns, quantile, say, thousands, verdict, Plan, Table,
 };
 
+/// The rate the latency target is judged at, events per second.
+const LIGHT_RATE: u64 = 10_000;
+
 /// Offered event rates per second; `None`: as fast as the kernel produces.
 const RATES: [Option<u64>; 8] = [
-    Some(10_000),
+    Some(LIGHT_RATE),
     Some(100_000),
     Some(250_000),
     Some(500_000),
@@ -212,7 +215,8 @@ pub fn run(plan: &Plan) -> Result<Table> {
          classifier wakes at most once per 250 µs per CPU, then polling it every 250 µs on a \
          timerfd until two intervals pass without a wake-up) consumes events that the real \
          classifier emits while another thread fires `BPF_PROG_TEST_RUN` (TLS app-data frame) at \
-         the offered rate, in bursts at least 100 µs apart, {} ms per step. Log: `/dev/null` opened as `--log` \
+         the offered rate, in bursts at least 100 µs apart, {} ms per step (five times that at 10,000/s, \
+         where the latency target is judged). Log: `/dev/null` opened as `--log` \
          opens a file, so the numbers are the agent's CPU cost, not a disk's. Latency: \
          CLOCK_MONOTONIC at the flush after the line was written, minus the event's `ts_ns` \
          (`bpf_ktime_get_ns` when the program ran). Wake-up delay: from the first event of a \
@@ -232,7 +236,16 @@ pub fn run(plan: &Plan) -> Result<Table> {
             ));
             let file = std::fs::OpenOptions::new().append(true).open("/dev/null")?;
             let mut out = std::io::BufWriter::new(file);
-            let s = step(&obj, &rt, &mut ring, &mut out, fd, rate, plan.agent_step)?;
+            // The latency target is judged at the lightest rate: measured
+            // over five steps' time, so that its p99 rests on ~50,000 events
+            // and one 4 ms scheduler stall of this shared VM (HZ=250) does
+            // not decide it alone.
+            let length = if rate == Some(LIGHT_RATE) {
+                plan.agent_step * 5
+            } else {
+                plan.agent_step
+            };
+            let s = step(&obj, &rt, &mut ring, &mut out, fd, rate, length)?;
             let rate_seen = s.consumed as f64 / s.seconds;
             let p50 = quantile(&s.latencies, 0.5);
             let p99 = quantile(&s.latencies, 0.99);
@@ -241,7 +254,7 @@ pub fn run(plan: &Plan) -> Result<Table> {
                 best = Some(rate.unwrap_or(0) as f64);
                 best_p99 = p99;
             }
-            if rate == Some(10_000) {
+            if rate == Some(LIGHT_RATE) {
                 light_p99 = p99;
             }
             t.row(vec![
