@@ -504,7 +504,15 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             }
         }
     }
-    while drain(ring.get_mut(), &mut sink, &agent, ack)? {}
+    // What the ring held when the agent was asked to stop (43,700 events at
+    // most), not a flood that never ends.
+    let whole_ring =
+        alexa_common::RINGBUF_BYTES as u64 / (alexa_common::EVENT_HEAD_SIZE as u64 + 8);
+    for _ in 0..whole_ring.div_ceil(DRAIN_BATCH) {
+        if !drain(ring.get_mut(), &mut sink, &agent, ack)? {
+            break;
+        }
+    }
     let bad_items = sink.bad_items;
     let c = agent.classifier().counters()?;
     let summary: Vec<String> = counter::NAMES
