@@ -13,6 +13,9 @@ pub mod traffic;
 pub mod trees;
 pub mod wire;
 
+/// The shipped model, `models/echo.json`.
+pub const SHIPPED_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json");
+
 /// True when privileged tests can run. Outside CI without root they skip
 /// (saying so); in CI (`CI` set) they must run, so this panics instead.
 pub fn privileged() -> bool {

@@ -389,7 +389,7 @@ fn broken_model_changes_nothing_and_control_socket_is_root_only() {
         );
     }
     // A valid model does load.
-    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json");
+    let shipped = alexa_tests::SHIPPED_MODEL;
     let out = bed.agent.ctl(&["model", "load", shipped]);
     assert!(
         out.status.success(),

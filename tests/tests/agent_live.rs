@@ -70,7 +70,7 @@ for _ in range(2): u.recvfrom(2048)
             "--device",
             "fd77::2",
             "--model",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json"),
+            alexa_tests::SHIPPED_MODEL,
         ],
     );
     assert!(

@@ -967,7 +967,7 @@ fn a_running_agent_is_left_unchanged() {
             "--device",
             "10.78.0.2",
             "--model",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json"),
+            alexa_tests::SHIPPED_MODEL,
         ],
     );
     let log = agent.log.clone();

@@ -20,7 +20,7 @@ const CONFIG: SessionConfig = SessionConfig {
 };
 
 fn model() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json").to_owned()
+    alexa_tests::SHIPPED_MODEL.to_owned()
 }
 
 /// One session through a fresh testbed with the agent in `mode`.

@@ -94,7 +94,7 @@ fn top_shows_the_live_agent_in_80x24() {
             "--device",
             "10.78.0.2",
             "--model",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json"),
+            alexa_tests::SHIPPED_MODEL,
         ],
     );
     let socket = agent.socket.clone();

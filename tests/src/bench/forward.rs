@@ -105,20 +105,6 @@ enum Setup {
     AgentOther(&'static str),
 }
 
-/// `alexa run --help` names `--mode` once the policy work is merged.
-fn has_mode_flag(alexa: &Path) -> bool {
-    Command::new(alexa)
-        .args(["run", "--help"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout).lines().any(|l| {
-                let l = l.trim_start();
-                l.starts_with("--mode ") || l.starts_with("--mode <")
-            })
-        })
-        .unwrap_or(false)
-}
-
 struct Measured {
     forwarded: f64,
     sent: f64,
@@ -129,7 +115,6 @@ fn measure(
     topo: &Topology,
     setup: Setup,
     alexa: &Path,
-    with_mode: bool,
     frames: &[Vec<u8>],
     secs: f64,
     scratch: &Path,
@@ -168,9 +153,7 @@ fn measure(
                 .arg(alexa)
                 .args(["run", "--iface", "bl0", "--device", &DEVICE.to_string()])
                 .args(["--model", super::kernel::MODEL, "--log", "/dev/null"]);
-            if with_mode {
-                cmd.args(["--mode", mode]);
-            }
+            cmd.args(["--mode", mode]);
             cmd.stdout(Stdio::null())
                 .stderr(std::fs::File::create(&stderr_path)?);
             agent = Some(Running::spawn(&mut cmd));
@@ -235,7 +218,6 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
     let other_frames: Vec<Vec<u8>> = (0..FLOWS)
         .map(|i| blast_frame(echo_mac, gw_mac, OTHER_HOST, CLOUD, 10_000 + i))
         .collect();
-    let with_mode = has_mode_flag(alexa);
     let setups = [
         Setup::NoXdp,
         Setup::Bare,
@@ -264,7 +246,7 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
     let mut results: Vec<Vec<Measured>> = setups.iter().map(|_| Vec::new()).collect();
     for round in 0..plan.forward_rounds {
         for (i, setup) in setups.iter().enumerate() {
-            if !picked(setup) || (!with_mode && *setup == Setup::Agent("enforce")) {
+            if !picked(setup) {
                 continue;
             }
             say(format!(
@@ -276,7 +258,6 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
                 &topo,
                 *setup,
                 alexa,
-                with_mode,
                 if matches!(setup, Setup::AgentOther(_)) {
                     &other_frames
                 } else {
@@ -322,30 +303,12 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
             Setup::Program(p, Drain::CaughtUp) => format!(
                 "`{p}` + shipped model, the bench spins on the ring (no agent; consumer always caught up)"
             ),
-            Setup::Agent(m) if with_mode => format!("`alexa run --mode {m}`"),
-            Setup::Agent(_) => {
-                "`alexa run` (binary without `--mode`: monitor-equivalent)".to_owned()
-            }
-            Setup::AgentOther(m) if with_mode => format!(
+            Setup::Agent(m) => format!("`alexa run --mode {m}`"),
+            Setup::AgentOther(m) => format!(
                 "`alexa run --mode {m}`, the blast from a non-device host (fast path)"
             ),
-            Setup::AgentOther(_) => {
-                "`alexa run`, the blast from a non-device host (fast path)".to_owned()
-            }
         };
-        if fwd.is_empty() && !picked(setup) {
-            continue;
-        }
         if fwd.is_empty() {
-            t.row(vec![
-                format!("`alexa run --mode enforce`"),
-                "not run: this binary has no `--mode`".into(),
-                String::new(),
-                String::new(),
-                String::new(),
-                "≥ 95 %".into(),
-                String::new(),
-            ]);
             continue;
         }
         let f = median(&mut fwd);

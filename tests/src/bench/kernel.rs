@@ -26,7 +26,7 @@ pub const PARSE: &str = "alexa_parse";
 pub const SINK: &str = "alexa_sink";
 
 /// The shipped model, which every full-classifier measurement walks.
-pub const MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json");
+pub const MODEL: &str = crate::SHIPPED_MODEL;
 
 /// The classifier's object loaded for measuring: chosen programs loaded
 /// (not attached), maps filled as `alexa run` fills them.
