@@ -43,31 +43,43 @@ pub fn class_name(id: u8) -> Option<&'static str> {
     CLASS_NAMES.get(id as usize).copied()
 }
 
+/// Version of the feature contract (`shared/spec/features.md`) this code
+/// implements. A model records the version of the features it was trained
+/// on; a model of another version is refused, never walked.
+pub const CONTRACT_VERSION: u32 = 2;
+
 /// The integer features a model may use, in the order of [`FEATURE_NAMES`].
 /// The paper's own (`date`, `dstip` and `synchronized` are not features a
-/// model may use) come first, then the kernel's extras.
+/// model may use) come first, then the contract's extras, then the kernel's.
 #[repr(u8)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Feature {
+    /// Frame length: 14 + the IP packet's length.
     Length = 0,
     Dstport = 1,
     HighestLayer = 2,
-    /// Microseconds.
+    /// Whole milliseconds, by the contract's clock rule.
     Delta = 3,
     AckFlag = 4,
     Microphone = 5,
+    /// 0 when no record ends in the segment.
     ContentType = 6,
-    Srcport = 7,
-    Proto = 8,
-    TcpFlags = 9,
-    FlowIndex = 10,
-    TcpRetrans = 11,
+    /// L4 payload bytes (version 1's `length`).
+    PayloadLen = 7,
+    /// Microseconds since the connection's previous packet (version 1's `delta`).
+    DeltaUs = 8,
+    /// Length field of the first record ending in the segment, 0 when none.
+    RecordLen = 9,
+    Srcport = 10,
+    Proto = 11,
+    TcpFlags = 12,
+    FlowIndex = 13,
+    TcpRetrans = 14,
 }
 
-pub const NUM_FEATURES: usize = 12;
+pub const NUM_FEATURES: usize = 15;
 
-/// Column names, as in the CSV header and the JSON log. `delta` is written in
-/// seconds in those files and held in microseconds everywhere else.
+/// Column names, as in the CSV header and the JSON log.
 pub const FEATURE_NAMES: [&str; NUM_FEATURES] = [
     "length",
     "dstport",
@@ -76,6 +88,9 @@ pub const FEATURE_NAMES: [&str; NUM_FEATURES] = [
     "ack_flag",
     "microphone",
     "content_type",
+    "payload_len",
+    "delta_us",
+    "record_len",
     "srcport",
     "proto",
     "tcp_flags",
@@ -95,6 +110,9 @@ impl Feature {
         Feature::AckFlag,
         Feature::Microphone,
         Feature::ContentType,
+        Feature::PayloadLen,
+        Feature::DeltaUs,
+        Feature::RecordLen,
         Feature::Srcport,
         Feature::Proto,
         Feature::TcpFlags,

@@ -3,29 +3,35 @@
 
 use crate::contract::Feature;
 
-/// One packet's feature record: every integer feature of the contract.
+/// One packet's feature record: every integer feature of the contract
+/// (version 2; `docs/features.md`).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Features {
-    /// Microseconds since the previous packet of the same flow and direction.
+    /// Microseconds since the previous packet of the same connection.
     pub delta_us: u64,
-    /// L4 payload bytes, from the IP lengths.
+    /// Frame length: 14 + the IP packet's length.
     pub length: u32,
+    /// L4 payload bytes, from the IP lengths.
+    pub payload_len: u32,
+    /// Whole milliseconds since the connection's previous SSL/TCP-layer packet.
+    pub delta: u32,
     /// Position of the packet in its flow, 1 for the first.
     pub flow_index: u32,
     pub dstport: u16,
     pub srcport: u16,
+    /// Length field of the first TLS record ending in the segment, 0 when none.
+    pub record_len: u16,
+    pub _pad: u16,
     pub highest_layer: u8,
+    /// Type of the first TLS record ending in the segment, 0 when none.
     pub content_type: u8,
     pub ack_flag: u8,
     pub microphone: u8,
     pub proto: u8,
     pub tcp_flags: u8,
     pub tcp_retrans: u8,
-    // Two fields, not `[u8; 5]`: an array is zeroed through `memset` (see
-    // `parse::map_v4`).
-    pub _pad: u8,
-    pub _pad2: u32,
+    pub _pad2: u8,
 }
 
 impl Features {
@@ -36,10 +42,13 @@ impl Features {
             f if f == Feature::Length as u8 => self.length as u64,
             f if f == Feature::Dstport as u8 => self.dstport as u64,
             f if f == Feature::HighestLayer as u8 => self.highest_layer as u64,
-            f if f == Feature::Delta as u8 => self.delta_us,
+            f if f == Feature::Delta as u8 => self.delta as u64,
             f if f == Feature::AckFlag as u8 => self.ack_flag as u64,
             f if f == Feature::Microphone as u8 => self.microphone as u64,
             f if f == Feature::ContentType as u8 => self.content_type as u64,
+            f if f == Feature::PayloadLen as u8 => self.payload_len as u64,
+            f if f == Feature::DeltaUs as u8 => self.delta_us,
+            f if f == Feature::RecordLen as u8 => self.record_len as u64,
             f if f == Feature::Srcport as u8 => self.srcport as u64,
             f if f == Feature::Proto as u8 => self.proto as u64,
             f if f == Feature::TcpFlags as u8 => self.tcp_flags as u64,
@@ -307,8 +316,8 @@ mod tests {
 
     #[test]
     fn layouts_have_no_hidden_padding() {
-        assert_eq!(core::mem::size_of::<Features>(), 32);
-        assert_eq!(EVENT_HEAD_SIZE, 88);
+        assert_eq!(core::mem::size_of::<Features>(), 40);
+        assert_eq!(EVENT_HEAD_SIZE, 96);
         assert_eq!(EVENT_SIZE, EVENT_HEAD_SIZE + SNAP_LEN);
         assert_eq!(core::mem::size_of::<Config>(), 32);
         assert_eq!(core::mem::size_of::<crate::policy::Quarantine>(), 24);

@@ -16,6 +16,8 @@ use crate::{
     frame::{be16, be32, Frame},
 };
 
+/// The Ethernet header the contract's `length` counts (tags are not).
+const ETH_HLEN: usize = 14;
 const ETH_P_IPV4: u16 = 0x0800;
 const ETH_P_IPV6: u16 = 0x86dd;
 const ETH_P_8021Q: u16 = 0x8100;
@@ -49,8 +51,13 @@ pub enum Payload {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Packet {
     pub key: FlowKey,
+    /// The contract's `length`: 14 + the IP packet's length (VLAN tags,
+    /// padding and FCS not counted).
+    pub frame_len: u32,
     /// L4 payload bytes carried by this packet, from the IP lengths.
-    pub length: u32,
+    pub payload_len: u32,
+    /// Offset of the L4 payload in the frame (where the TLS record walk reads).
+    pub payload_off: u32,
     /// TCP flags, 0 for UDP.
     pub tcp_flags: u8,
     /// TCP sequence number, 0 for UDP.
@@ -71,7 +78,9 @@ pub enum Verdict {
     Malformed,
 }
 
-/// Parses `frame`; `is_device` says whether a source address (IPv4 mapped
+/// Parses `frame`; `is_device` says whether a device-set key is monitored:
+/// the frame's source MAC address ([`mac_key`]) or its source IP address
+/// (IPv4 mapped
 /// into IPv6) is monitored.
 #[inline(always)]
 pub fn parse<F, D>(frame: &F, is_device: D) -> Verdict
@@ -95,10 +104,24 @@ where
         off += VlanHdr::LEN;
     }
     match ethertype {
-        ETH_P_IPV4 => ipv4(frame, off, is_device),
-        ETH_P_IPV6 => ipv6(frame, off, is_device),
+        ETH_P_IPV4 => ipv4(frame, off, &eth.src_addr, is_device),
+        ETH_P_IPV6 => ipv6(frame, off, &eth.src_addr, is_device),
         _ => Verdict::Other,
     }
+}
+
+/// A MAC address as a device-set key: `ffff:ffff:ffff:ffff:ffff:` and the
+/// six bytes. No IP source address looks like it (an `ff` address is
+/// multicast, never a source), so MACs and addresses share one set and one
+/// kernel map; its last byte is the MAC's, as `device_filter_bit` expects.
+#[inline(always)]
+pub fn mac_key(mac: &[u8; 6]) -> [u8; 16] {
+    let words = [
+        u64::MAX,
+        u64::from_ne_bytes([0xff, 0xff, mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]]),
+    ];
+    // SAFETY: two u64 are 16 bytes, and any bytes are a valid [u8; 16].
+    unsafe { core::mem::transmute::<[u64; 2], [u8; 16]>(words) }
 }
 
 /// IPv4 address as IPv4-mapped IPv6.
@@ -116,7 +139,7 @@ pub fn map_v4(a: [u8; 4]) -> [u8; 16] {
 }
 
 #[inline(always)]
-fn ipv4<F, D>(frame: &F, off: usize, is_device: D) -> Verdict
+fn ipv4<F, D>(frame: &F, off: usize, mac: &[u8; 6], is_device: D) -> Verdict
 where
     F: Frame + ?Sized,
     D: Fn(&[u8; 16]) -> bool,
@@ -130,7 +153,7 @@ where
         return Verdict::Malformed;
     }
     let src = map_v4(h.src_addr);
-    if !is_device(&src) {
+    if !is_device(&src) && !is_device(&mac_key(mac)) {
         return Verdict::Foreign;
     }
     let fragment_offset = be16(h.frags) & 0x1fff;
@@ -141,6 +164,7 @@ where
         frame,
         off + ihl,
         total - ihl,
+        (ETH_HLEN + total) as u32,
         h.proto,
         src,
         map_v4(h.dst_addr),
@@ -148,7 +172,7 @@ where
 }
 
 #[inline(always)]
-fn ipv6<F, D>(frame: &F, off: usize, is_device: D) -> Verdict
+fn ipv6<F, D>(frame: &F, off: usize, mac: &[u8; 6], is_device: D) -> Verdict
 where
     F: Frame + ?Sized,
     D: Fn(&[u8; 16]) -> bool,
@@ -160,7 +184,7 @@ where
     if h.vcf[0] >> 4 != 6 || !frame.covers(off + Ipv6Hdr::LEN + payload_len) {
         return Verdict::Malformed;
     }
-    if !is_device(&h.src_addr) {
+    if !is_device(&h.src_addr) && !is_device(&mac_key(mac)) {
         return Verdict::Foreign;
     }
     let mut next = h.next_hdr;
@@ -200,15 +224,26 @@ where
     if next != IPPROTO_TCP && next != IPPROTO_UDP {
         return Verdict::Other;
     }
-    transport(frame, cur, left, next, h.src_addr, h.dst_addr)
+    let ip_len = Ipv6Hdr::LEN + payload_len;
+    transport(
+        frame,
+        cur,
+        left,
+        (ETH_HLEN + ip_len) as u32,
+        next,
+        h.src_addr,
+        h.dst_addr,
+    )
 }
 
-/// The L4 header at `off`, with `len` bytes of IP payload from there on.
+/// The L4 header at `off`, with `len` bytes of IP payload from there on, in
+/// a packet whose contract `length` is `frame_len`.
 #[inline(always)]
 fn transport<F: Frame + ?Sized>(
     frame: &F,
     off: usize,
     len: usize,
+    frame_len: u32,
     proto: u8,
     src: [u8; 16],
     dst: [u8; 16],
@@ -235,7 +270,9 @@ fn transport<F: Frame + ?Sized>(
     let payload = payload_kind(frame, off + header_len, length, proto == IPPROTO_TCP);
     Verdict::Packet(Packet {
         key: FlowKey::new(src, dst, be16(ports.0), be16(ports.1), proto),
-        length: length as u32,
+        frame_len,
+        payload_len: length as u32,
+        payload_off: (off + header_len) as u32,
         tcp_flags,
         seq,
         payload,
@@ -292,18 +329,22 @@ fn payload_kind<F: Frame + ?Sized>(frame: &F, off: usize, len: usize, tcp: bool)
     Payload::Data
 }
 
-/// The content type of a valid TLS record header (rule 1: type 20–24,
-/// version 3.0–3.4, length at most 18,432), if `head` starts with one.
+/// The content type of a valid TLS record header, if `head` starts with one.
 #[inline(always)]
 pub fn tls_record_type(head: &[u8; 8], seen: usize) -> Option<u8> {
-    let record_len = be16([head[3], head[4]]);
-    if seen >= 5
-        && (20..=24).contains(&head[0])
-        && head[1] == 3
-        && head[2] <= 4
-        && record_len <= TLS_MAX_RECORD
-    {
-        Some(head[0])
+    if seen < 5 {
+        return None;
+    }
+    record_header([head[0], head[1], head[2], head[3], head[4]]).map(|(t, _)| t)
+}
+
+/// (content type, length) of a valid TLS record header: type 20–24, version
+/// 3.0–3.4, length 1–18,432 (the contract's record stream).
+#[inline(always)]
+pub fn record_header(h: [u8; 5]) -> Option<(u8, u16)> {
+    let len = be16([h[3], h[4]]);
+    if (20..=24).contains(&h[0]) && h[1] == 3 && h[2] <= 4 && len >= 1 && len <= TLS_MAX_RECORD {
+        Some((h[0], len))
     } else {
         None
     }

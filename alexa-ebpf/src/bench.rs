@@ -26,12 +26,15 @@ pub fn alexa_parse(ctx: XdpContext) -> u32 {
     let is_device = |addr: &[u8; 16]| unsafe { DEVICES.get(addr) }.is_some();
     match parse(&XdpFrame(&ctx), is_device) {
         Verdict::Packet(pkt) => {
-            let (_, step) = flow::advance(None, &pkt, 0);
+            let (_, step) = flow::advance(None, &pkt, &XdpFrame(&ctx), 0);
             let f = flow::features(&pkt, &step, true);
             // Folding every feature into the return value keeps the compiler
             // from dropping the work; no real frame yields this value.
             let fold = f.delta_us
                 ^ (f.length as u64) << 8
+                ^ (f.payload_len as u64) << 12
+                ^ (f.delta as u64) << 20
+                ^ (f.record_len as u64) << 28
                 ^ (f.flow_index as u64) << 16
                 ^ (f.dstport as u64) << 24
                 ^ (f.srcport as u64) << 32

@@ -147,7 +147,7 @@ pub fn alexa_classify(ctx: XdpContext) -> u32 {
 fn classify(ctx: &XdpContext, pkt: &Packet) -> u8 {
     // SAFETY: a helper with no arguments.
     let now_ns = unsafe { bpf_ktime_get_ns() };
-    let (step, tracked) = advance_flow(pkt, now_ns);
+    let (step, tracked) = advance_flow(ctx, pkt, now_ns);
     let config = CONFIG.get(0).copied().unwrap_or_default();
     let features = flow::features(pkt, &step, config.microphone != 0);
     let (class, model_version) = classify_with_model(&features);
@@ -241,7 +241,8 @@ fn classify(ctx: &XdpContext, pkt: &Packet) -> u8 {
 ///
 /// Also returns whether the flow is marked [`flow::QUARANTINE_TRACKED`].
 #[inline(always)]
-fn advance_flow(pkt: &Packet, now_ns: u64) -> (FlowStep, bool) {
+fn advance_flow(ctx: &XdpContext, pkt: &Packet, now_ns: u64) -> (FlowStep, bool) {
+    let frame = XdpFrame(ctx);
     match FLOWS.get_ptr_mut(&pkt.key) {
         Some(slot) => {
             // SAFETY: the slot stays valid for this program run (RCU), and
@@ -249,13 +250,13 @@ fn advance_flow(pkt: &Packet, now_ns: u64) -> (FlowStep, bool) {
             // Two CPUs on one flow race as a lookup-then-insert would: the
             // last writer wins, the state stays a valid value.
             unsafe {
-                let (state, step) = flow::advance(Some(&*slot), pkt, now_ns / 1000);
+                let (state, step) = flow::advance(Some(&*slot), pkt, &frame, now_ns);
                 *slot = state;
                 (step, state.flags & flow::QUARANTINE_TRACKED != 0)
             }
         }
         None => {
-            let (state, step) = flow::advance(None, pkt, now_ns / 1000);
+            let (state, step) = flow::advance(None, pkt, &frame, now_ns);
             if FLOWS.insert(&pkt.key, &state, 0).is_err() {
                 count(counter::FLOW_UPDATE_FAILED);
             }

@@ -137,13 +137,12 @@ pub fn load_dataset(path: &Path) -> Result<(Columns, Vec<DatasetRow>)> {
     Ok((cols, rows))
 }
 
-/// A cell as the integer the kernel uses. `delta` is seconds with up to six
-/// decimals (to microseconds); `content_type` accepts the paper's NaN/empty
-/// as 0 and a trailing `.0`.
+/// A cell as the integer the kernel uses. Every column of contract version
+/// 2 is an integer; the published files write some as floats (`3.0`,
+/// `23.0`) and `content_type` as empty or NaN when there is none (0).
 pub fn parse_feature(f: Feature, cell: &str) -> Result<u64> {
     let cell = cell.trim();
     match f {
-        Feature::Delta => parse_seconds_us(cell),
         Feature::ContentType if cell.is_empty() || cell.eq_ignore_ascii_case("nan") => Ok(0),
         _ => {
             let int = cell.strip_suffix(".0").unwrap_or(cell);
@@ -153,54 +152,9 @@ pub fn parse_feature(f: Feature, cell: &str) -> Result<u64> {
     }
 }
 
-/// `"30.002"` → 30_002_000 µs, exactly (no float rounding).
-pub fn parse_seconds_us(cell: &str) -> Result<u64> {
-    let (whole, frac) = cell.split_once('.').unwrap_or((cell, ""));
-    if frac.len() > 6 || whole.is_empty() && frac.is_empty() {
-        bail!("not seconds with at most six decimals");
-    }
-    let whole: u64 = if whole.is_empty() { 0 } else { whole.parse()? };
-    let mut us = 0u64;
-    for (i, c) in frac
-        .chars()
-        .chain(std::iter::repeat('0'))
-        .take(6)
-        .enumerate()
-    {
-        let d = c
-            .to_digit(10)
-            .with_context(|| format!("bad digit at decimal {}", i + 1))?;
-        us = us * 10 + d as u64;
-    }
-    // A u64 of microseconds holds 584,942 years; more is not a delta.
-    whole
-        .checked_mul(1_000_000)
-        .and_then(|w| w.checked_add(us))
-        .context("more seconds than fit in 64 bits of microseconds")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn seconds_to_microseconds_exactly() {
-        assert_eq!(parse_seconds_us("30.002").unwrap(), 30_002_000);
-        assert_eq!(parse_seconds_us("0.000007").unwrap(), 7);
-        assert_eq!(parse_seconds_us("90").unwrap(), 90_000_000);
-        assert!(parse_seconds_us("1.0000001").is_err());
-        assert!(parse_seconds_us("x").is_err());
-    }
-
-    /// Found by the `csv` fuzz target: the product overflowed (a panic in a
-    /// debug build, a silently wrapped delta in a release build).
-    #[test]
-    fn seconds_past_u64_microseconds_are_refused() {
-        assert_eq!(parse_seconds_us("18446744073709.551615").unwrap(), u64::MAX);
-        let e = parse_seconds_us("18446744073709.551616").unwrap_err();
-        assert!(e.to_string().contains("64 bits"), "{e}");
-        assert!(parse_seconds_us("7000017000000000.5").is_err());
-    }
 
     /// Found by the `csv` fuzz target: the csv crate counts only `\n`, so
     /// with bare `\r` line ends every row was "line 1", the header's line.
@@ -224,6 +178,10 @@ mod tests {
     fn content_type_nan_is_zero() {
         assert_eq!(parse_feature(Feature::ContentType, "NaN").unwrap(), 0);
         assert_eq!(parse_feature(Feature::ContentType, "23.0").unwrap(), 23);
+        assert_eq!(parse_feature(Feature::ContentType, "").unwrap(), 0);
+        assert_eq!(parse_feature(Feature::HighestLayer, "3.0").unwrap(), 3);
+        assert_eq!(parse_feature(Feature::Delta, "30000").unwrap(), 30_000);
+        assert!(parse_feature(Feature::Delta, "0.5").is_err());
         assert!(parse_feature(Feature::Length, "-1").is_err());
     }
 }

@@ -43,14 +43,14 @@ impl Extractor {
         }
     }
 
-    /// Takes one frame seen at `ts_us` (microseconds, any epoch).
-    pub fn frame(&mut self, data: &[u8], ts_us: u64, microphone: bool) -> Outcome {
+    /// Takes one frame seen at `ts_ns` (nanoseconds, any epoch).
+    pub fn frame(&mut self, data: &[u8], ts_ns: u64, microphone: bool) -> Outcome {
         let devices = &self.devices;
         let is_device = |a: &[u8; 16]| devices.as_ref().is_none_or(|d| d.contains(a));
         match parse(data, is_device) {
             Verdict::Packet(pkt) => {
                 let prev = self.flows.get(&pkt.key);
-                let (state, step) = flow::advance(prev, &pkt, ts_us);
+                let (state, step) = flow::advance(prev, &pkt, data, ts_ns);
                 self.flows.insert(pkt.key, state);
                 Outcome::Classified(pkt, flow::features(&pkt, &step, microphone))
             }
@@ -96,7 +96,7 @@ pub fn extract_each(
             None => None,
         };
         let mic = label.map_or(microphone, |l| l.microphone);
-        match extractor.frame(frame.data, frame.ts_ns / 1000, mic) {
+        match extractor.frame(frame.data, frame.ts_ns, mic) {
             Outcome::Classified(pkt, features) => {
                 tally.classified += 1;
                 if labels.is_none() || label.is_some() {

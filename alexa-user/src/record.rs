@@ -99,11 +99,6 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     (y, m, d)
 }
 
-/// Microseconds as seconds with six decimals.
-pub fn format_delta(us: u64) -> String {
-    format!("{}.{:06}", us / 1_000_000, us % 1_000_000)
-}
-
 /// One classified packet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Row {
@@ -144,24 +139,27 @@ impl Row {
                 let _ = write!(line, "{v6}");
             }
         }
-        for v in [f.dstport as u64, f.highest_layer as u64] {
+        for v in [
+            f.dstport as u64,
+            f.highest_layer as u64,
+            f.delta as u64,
+            f.ack_flag as u64,
+            f.microphone as u64,
+        ] {
             line.push(b',');
             put(&mut line, v);
         }
+        // No record ended: empty, as the published files' NaN.
         line.push(b',');
-        put(&mut line, f.delta_us / 1_000_000);
-        line.push(b'.');
-        let frac = f.delta_us % 1_000_000;
-        let digits = (frac.max(1).ilog10() + 1) as usize;
-        line.extend(std::iter::repeat_n(b'0', 6 - digits));
-        put(&mut line, frac);
-        for v in [f.ack_flag, f.microphone, f.content_type] {
-            line.push(b',');
-            put(&mut line, v as u64);
+        if f.content_type != 0 {
+            put(&mut line, f.content_type as u64);
         }
         line.extend_from_slice(b",1,");
         line.extend_from_slice(self.class.and_then(class_name).unwrap_or("").as_bytes());
         for v in [
+            f.payload_len as u64,
+            f.delta_us,
+            f.record_len as u64,
             f.srcport as u64,
             f.proto as u64,
             f.tcp_flags as u64,
@@ -183,13 +181,15 @@ impl Row {
             dstip: ip_from_mapped(self.dst),
             dstport: f.dstport,
             highest_layer: f.highest_layer,
-            // The f64 nearest to us / 10^6, as parsing `format_delta` would give.
-            delta: f.delta_us as f64 / 1e6,
+            delta: f.delta,
             ack_flag: f.ack_flag,
             microphone: f.microphone,
-            content_type: f.content_type,
+            content_type: (f.content_type != 0).then_some(f.content_type),
             synchronized: 1,
             class: self.class.and_then(class_name),
+            payload_len: f.payload_len,
+            delta_us: f.delta_us,
+            record_len: f.record_len,
             src: ip_from_mapped(self.src),
             srcport: f.srcport,
             proto: f.proto,
@@ -214,12 +214,17 @@ pub struct JsonRow<'a> {
     pub dstip: IpAddr,
     pub dstport: u16,
     pub highest_layer: u8,
-    pub delta: f64,
+    /// Whole milliseconds (contract version 2).
+    pub delta: u32,
     pub ack_flag: u8,
     pub microphone: u8,
-    pub content_type: u8,
+    /// null when no record ended in the segment, as the CSV's empty cell.
+    pub content_type: Option<u8>,
     pub synchronized: u8,
     pub class: Option<&'a str>,
+    pub payload_len: u32,
+    pub delta_us: u64,
+    pub record_len: u16,
     pub src: IpAddr,
     pub srcport: u16,
     pub proto: u8,
@@ -280,14 +285,13 @@ mod tests {
         assert_eq!(
             csv_header(),
             "date,length,dstip,dstport,highest_layer,delta,ack_flag,microphone,content_type,\
-             synchronized,class,srcport,proto,tcp_flags,flow_index,tcp_retrans"
+             synchronized,class,payload_len,delta_us,record_len,srcport,proto,tcp_flags,\
+             flow_index,tcp_retrans"
         );
     }
 
     #[test]
     fn formats() {
-        assert_eq!(format_delta(30_002_000), "30.002000");
-        assert_eq!(format_delta(7), "0.000007");
         assert_eq!(
             format_date(1_600_000_000_123_456_789),
             "2020-09-13 12:26:40.123456"
@@ -304,9 +308,9 @@ mod tests {
     }
 
     #[test]
-    fn date_and_delta_agree_with_the_slow_forms() {
+    fn date_agrees_with_chrono() {
         let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for i in 0..200_000u64 {
+        for _ in 0..200_000u64 {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
@@ -317,27 +321,32 @@ mod tests {
                 .format("%Y-%m-%d %H:%M:%S%.6f")
                 .to_string();
             assert_eq!(format_date(ts), chrono, "{ts}");
-            let us = if i % 2 == 0 { x % 100_000_000 } else { x >> 11 };
-            let parsed: f64 = format_delta(us).parse().unwrap();
-            assert_eq!((us as f64 / 1e6).to_bits(), parsed.to_bits(), "{us}");
         }
     }
 
     /// The form `write_csv` replaced, kept as its reference.
     fn write_csv_slow(r: &Row) -> String {
         let f = &r.features;
+        let content_type = if f.content_type == 0 {
+            String::new()
+        } else {
+            f.content_type.to_string()
+        };
         format!(
-            "{},{},{},{},{},{},{},{},{},1,{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},1,{},{},{},{},{},{},{},{},{}\n",
             format_date(r.ts_ns),
             f.length,
             ip_from_mapped(r.dst),
             f.dstport,
             f.highest_layer,
-            format_delta(f.delta_us),
+            f.delta,
             f.ack_flag,
             f.microphone,
-            f.content_type,
+            content_type,
             r.class.and_then(class_name).unwrap_or(""),
+            f.payload_len,
+            f.delta_us,
+            f.record_len,
             f.srcport,
             f.proto,
             f.tcp_flags,
@@ -372,11 +381,14 @@ mod tests {
                         next() >> 20
                     },
                     length: next() as u32,
+                    payload_len: next() as u32,
+                    delta: next() as u32,
                     flow_index: next() as u32,
                     dstport: next() as u16,
                     srcport: next() as u16,
+                    record_len: next() as u16,
                     highest_layer: next() as u8,
-                    content_type: next() as u8,
+                    content_type: if i % 5 == 0 { 0 } else { next() as u8 },
                     ack_flag: next() as u8 & 1,
                     microphone: next() as u8 & 1,
                     proto: next() as u8,

@@ -113,7 +113,7 @@ pub fn load(capture: &Path, labels_path: &Path) -> Result<Vec<ReplayFrame>> {
                     proto: p.key.proto,
                     srcport: p.key.src_port,
                     dstport: p.key.dst_port,
-                    length: p.length,
+                    length: p.payload_len,
                     tcp_flags: p.tcp_flags,
                 }
             }

@@ -41,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
                 expected += 1;
                 assert!(f.data.len() <= MAX_RECORD_BYTES);
                 assert!(f.offset as usize + f.data.len() <= data.len());
-                extractor.frame(f.data, f.ts_ns / 1000, true);
+                extractor.frame(f.data, f.ts_ns, true);
             }
             Ok(None) => break,
             Err(e) => return check_error(&e, data.len()),

@@ -18,21 +18,23 @@ fuzz_target!(|data: &[u8]| {
     let all = mode & 1 == 0;
     let devices = if all { None } else { Some(Default::default()) };
     let mut extractor = Extractor::new(devices);
-    let mut ts_us = u64::from(mode) << 40;
+    let mut ts_ns = u64::from(mode) << 50;
     while rest.len() >= 3 {
         let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
-        ts_us += u64::from(rest[2]) * 1000;
+        ts_ns += u64::from(rest[2]) * 1_000_000;
         let body = &rest[3..];
         let frame = &body[..len.min(body.len())];
         rest = &body[frame.len()..];
 
         let verdict = parse(frame, |_: &[u8; 16]| all);
-        let outcome = extractor.frame(frame, ts_us, mode & 2 == 0);
+        let outcome = extractor.frame(frame, ts_ns, mode & 2 == 0);
         match (verdict, outcome) {
             (Verdict::Packet(p), Outcome::Classified(q, f)) => {
                 assert_eq!(p, q, "the extractor parsed differently");
-                assert!(p.length as usize <= frame.len(), "length beyond the frame");
-                assert_eq!(f.length, p.length);
+                assert!(p.payload_len as usize <= frame.len(), "payload beyond the frame");
+                assert!(p.frame_len as usize <= frame.len(), "length beyond the frame");
+                assert_eq!(f.length, p.frame_len);
+                assert_eq!(f.payload_len, p.payload_len);
                 assert!(f.flow_index >= 1);
                 assert!(f.tcp_retrans <= 1 && f.ack_flag <= 1 && f.microphone <= 1);
                 assert!(matches!(f.proto, 6 | 17));

@@ -212,8 +212,8 @@ pub fn check_via(
             ring.next().is_none(),
             "{corpus}: frame {number}: more than one event"
         );
-        let ts_us = event.map_or(0, |e| e.ts_ns / 1000);
-        let outcome = offline.frame(seen, ts_us, true);
+        let ts_ns = event.map_or(0, |e| e.ts_ns);
+        let outcome = offline.frame(seen, ts_ns, true);
         report.frames += 1;
         match (kcat, outcome, event) {
             ("classified", Outcome::Classified(pkt, features), Some(ev)) => {

@@ -294,6 +294,7 @@ fn small_model() -> ModelFile {
     ModelFile {
         format: FORMAT.into(),
         version: VERSION,
+        contract: alexa_common::CONTRACT_VERSION,
         features: vec![feature_spec(Feature::Length), feature_spec(Feature::Delta)],
         classes: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
         tree: TreeSpec {

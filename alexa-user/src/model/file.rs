@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, path::Path};
 use alexa_common::{
     class_id,
     tree::{Node, LEAF, TREE_CAPACITY, TREE_MAX_DEPTH},
-    Feature, CLASS_NAMES, NUM_FEATURES,
+    Feature, CLASS_NAMES, CONTRACT_VERSION, NUM_FEATURES,
 };
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
@@ -16,8 +16,8 @@ use crate::output::AtomicFile;
 
 /// `format` of every model file.
 pub const FORMAT: &str = "alexa-decision-tree";
-/// Schema version this build writes and reads.
-pub const VERSION: u32 = 1;
+/// Schema version this build writes and reads (2: with `contract`).
+pub const VERSION: u32 = 2;
 /// The comparison every split makes.
 pub const RULE: &str = "left when value <= threshold";
 
@@ -27,6 +27,11 @@ pub const RULE: &str = "left when value <= threshold";
 pub struct ModelFile {
     pub format: String,
     pub version: u32,
+    /// Version of the feature contract the model's features follow
+    /// (`alexa_common::CONTRACT_VERSION`); absent (0) in files written
+    /// before contract version 2.
+    #[serde(default)]
+    pub contract: u32,
     /// The features the model was trained on (a split may use only these).
     pub features: Vec<FeatureSpec>,
     /// Class names, index = class id; must be the contract's eight in order.
@@ -44,7 +49,8 @@ pub struct FeatureSpec {
     pub name: String,
     /// Unit of the integer the tree compares.
     pub unit: String,
-    /// Integer = dataset column value × scale (delta: seconds × 1000000).
+    /// Integer = dataset column value × scale (1 for every feature of
+    /// contract version 2, whose columns are all integers).
     pub scale: u64,
 }
 
@@ -143,10 +149,13 @@ pub struct ClassMetrics {
 /// The unit and scale of each feature's integer.
 pub fn feature_spec(f: Feature) -> FeatureSpec {
     let (unit, scale) = match f {
-        Feature::Length => ("bytes of L4 payload", 1),
+        Feature::Length => ("frame bytes: 14 + IP length", 1),
+        Feature::PayloadLen => ("bytes of L4 payload", 1),
         Feature::Dstport | Feature::Srcport => ("port number", 1),
         Feature::HighestLayer => ("0 SSL, 1 TCP, 2 DATA, 3 HTTP", 1),
-        Feature::Delta => ("microseconds", 1_000_000),
+        Feature::Delta => ("whole milliseconds, SSL/TCP-layer clock", 1),
+        Feature::DeltaUs => ("microseconds", 1),
+        Feature::RecordLen => ("TLS record length, 0 none", 1),
         Feature::AckFlag | Feature::Microphone | Feature::TcpRetrans => ("0/1", 1),
         Feature::ContentType => ("TLS record content type, 0 none", 1),
         Feature::Proto => ("IP protocol number", 1),
@@ -222,9 +231,12 @@ pub fn validate(file: ModelFile) -> Result<Model> {
     if file.format != FORMAT {
         bail!("format is {:?}, not {FORMAT:?}", file.format);
     }
-    if file.version != VERSION {
+    if file.version != VERSION || file.contract != CONTRACT_VERSION {
+        let contract = if file.contract == 0 { 1 } else { file.contract };
         bail!(
-            "schema version {} is not supported (this alexa reads version {VERSION})",
+            "the model follows feature contract version {contract} (schema version {}); this alexa \
+             computes contract version {CONTRACT_VERSION} features (schema version {VERSION}): retrain it \
+             on data extracted by this alexa (`alexa train`)",
             file.version
         );
     }
@@ -385,6 +397,7 @@ mod tests {
         ModelFile {
             format: FORMAT.into(),
             version: VERSION,
+            contract: CONTRACT_VERSION,
             features: vec![feature_spec(Feature::Length), feature_spec(Feature::Delta)],
             classes: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
             tree: TreeSpec {

@@ -13,7 +13,7 @@ use super::{
     train::{row_features, train_file, train_rows, ClassWeight, TrainOptions, Trained},
     write_report,
 };
-use crate::{dataset::DatasetRow, record::format_delta};
+use crate::dataset::DatasetRow;
 
 /// splitmix64: deterministic, no dependency.
 struct Rng(u64);
@@ -316,12 +316,8 @@ fn temp_dir(name: &str) -> PathBuf {
 fn write_csv(path: &std::path::Path, rows: &[DatasetRow]) {
     let mut s = FEATURE_NAMES.join(",") + ",class\n";
     for r in rows {
-        for (i, v) in r.values.iter().enumerate() {
-            if i == Feature::Delta as usize {
-                s += &format_delta(*v);
-            } else {
-                s += &v.to_string();
-            }
+        for v in r.values.iter() {
+            s += &v.to_string();
             s.push(',');
         }
         s += alexa_common::CLASS_NAMES[r.class.unwrap() as usize];

@@ -110,11 +110,14 @@ pub fn parse_features(s: &str) -> Result<Vec<Feature>> {
 pub fn row_features(values: &[u64; NUM_FEATURES]) -> Features {
     let v = |f: Feature| values[f as usize];
     Features {
-        delta_us: v(Feature::Delta),
+        delta_us: v(Feature::DeltaUs),
         length: v(Feature::Length) as u32,
+        payload_len: v(Feature::PayloadLen) as u32,
+        delta: v(Feature::Delta) as u32,
         flow_index: v(Feature::FlowIndex) as u32,
         dstport: v(Feature::Dstport) as u16,
         srcport: v(Feature::Srcport) as u16,
+        record_len: v(Feature::RecordLen) as u16,
         highest_layer: v(Feature::HighestLayer) as u8,
         content_type: v(Feature::ContentType) as u8,
         ack_flag: v(Feature::AckFlag) as u8,
@@ -324,6 +327,7 @@ pub fn train_rows(rows: &[DatasetRow], opts: &TrainOptions, data: DataInfo) -> R
     let file = ModelFile {
         format: file::FORMAT.to_owned(),
         version: file::VERSION,
+        contract: alexa_common::CONTRACT_VERSION,
         features: opts.features.iter().map(|f| feature_spec(*f)).collect(),
         classes: CLASS_NAMES.iter().map(|s| s.to_string()).collect(),
         tree: TreeSpec {

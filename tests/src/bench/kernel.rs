@@ -421,11 +421,14 @@ fn flow_key(i: u32) -> FlowKey {
 /// A flow in the state a TLS connection is in after its handshake.
 fn flow_state(now_us: u64) -> FlowState {
     FlowState {
-        last_us: now_us,
+        last_ns: now_us * 1000,
+        clock_ns: now_us * 1000,
         next_seq: frames::FLOW_SEQ,
         syn_seq: frames::FLOW_SEQ - 1,
         packets: 10,
-        flags: flow::HAS_SEQ | flow::HAS_SYN | flow::TLS_SEEN,
+        flags: flow::HAS_SEQ | flow::HAS_SYN | flow::HAS_CLOCK,
+        stream: flow::stream::TLS,
+        ..FlowState::default()
     }
 }
 
