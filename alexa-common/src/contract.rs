@@ -32,6 +32,19 @@ pub const CLASS_NAMES: [&str; 8] = [
     "expected",
 ];
 pub const NUM_CLASSES: usize = CLASS_NAMES.len();
+
+/// Class ids by name, for the rules and the kernel's per-packet path (no
+/// lookup by name at run time).
+pub mod class {
+    pub const HANDSHAKE: u8 = 0;
+    pub const SYN: u8 = 1;
+    pub const ACK: u8 = 2;
+    pub const RETRANSMIT: u8 = 3;
+    pub const NOT_RELEVANT: u8 = 4;
+    pub const JUSTIFIED: u8 = 5;
+    pub const NOT_JUSTIFIED: u8 = 6;
+    pub const EXPECTED: u8 = 7;
+}
 /// Class id of a packet no model has classified.
 pub const CLASS_NONE: u8 = 0xff;
 
@@ -129,5 +142,27 @@ impl Feature {
             .iter()
             .position(|n| *n == name)
             .map(|i| Feature::ALL[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_constants_name_the_classes() {
+        let named = [
+            (class::HANDSHAKE, "handshake"),
+            (class::SYN, "syn"),
+            (class::ACK, "ack"),
+            (class::RETRANSMIT, "retransmit"),
+            (class::NOT_RELEVANT, "not_relevant"),
+            (class::JUSTIFIED, "justified"),
+            (class::NOT_JUSTIFIED, "not_justified"),
+            (class::EXPECTED, "expected"),
+        ];
+        for (id, name) in named {
+            assert_eq!(class_id(name), Some(id), "{name}");
+        }
     }
 }

@@ -309,7 +309,7 @@ fn walk_records<F: Frame + ?Sized>(
                 save_partial_header(st, frame, off + p, len - p);
                 break;
             }
-            let Some(h) = frame.load::<[u8; 5]>(off + p) else {
+            let Some(h) = frame.load_at::<[u8; 5]>(off + p) else {
                 lose(st);
                 return None;
             };
@@ -358,7 +358,7 @@ fn finish_split_header<F: Frame + ?Sized>(
     let mut i = 0;
     while i < 4 {
         if i < take {
-            let Some(b) = frame.load::<[u8; 1]>(off + i) else {
+            let Some(b) = frame.load_at::<[u8; 1]>(off + i) else {
                 lose(st);
                 return None;
             };
@@ -406,7 +406,7 @@ fn save_partial_header<F: Frame + ?Sized>(st: &mut FlowState, frame: &F, at: usi
     let mut i = 0;
     while i < 4 {
         if i < n {
-            match frame.load::<[u8; 1]>(at + i) {
+            match frame.load_at::<[u8; 1]>(at + i) {
                 Some(b) => hdr |= (b[0] as u32) << (8 * (3 - i)),
                 None => {
                     lose(st);

@@ -41,6 +41,15 @@ pub trait Frame {
     /// than [`Frame::load`]'s copy, which the BPF target makes byte by byte
     /// (twice, with the move): 80 instructions for an IPv6 header.
     fn get<T: Plain>(&self, off: usize) -> Option<&T>;
+
+    /// [`Frame::load`] at an offset computed from packet data (the TLS
+    /// record walk's): the kernel copies through `bpf_xdp_load_bytes`,
+    /// whose bounds the helper checks, since the verifier cannot follow a
+    /// direct read at such an offset through a loop.
+    #[inline(always)]
+    fn load_at<T: Plain>(&self, off: usize) -> Option<T> {
+        self.load(off)
+    }
 }
 
 impl Frame for [u8] {

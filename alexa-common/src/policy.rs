@@ -35,7 +35,7 @@ pub mod flag {
 }
 
 /// The class whose packets count towards a flow's quarantine.
-pub const QUARANTINE_CLASS: &str = "not_justified";
+pub const QUARANTINE_CLASS: u8 = crate::contract::class::NOT_JUSTIFIED;
 
 /// The enforce policy the agent starts with: drop `not_justified`, alert
 /// `justified`, pass the rest.

@@ -8,7 +8,10 @@
 //! tree into these thresholds so that both decide the same for every integer
 //! input (docs/model.md).
 
-use crate::event::Features;
+use crate::{
+    contract::{class, IPPROTO_UDP},
+    event::Features,
+};
 
 /// `Node::feature` of a leaf.
 pub const LEAF: u8 = 0xff;
@@ -97,6 +100,21 @@ pub fn walk(nodes: impl Fn(u32) -> Option<Node>, features: &Features) -> Option<
 /// [`walk`] over a slice (user space, tests).
 pub fn walk_slice(nodes: &[Node], features: &Features) -> Option<u8> {
     walk(|i| nodes.get(i as usize).copied(), features)
+}
+
+/// The class of a packet: UDP is `not_relevant` by the contract's rule,
+/// without the model; anything else is the tree's (kernel and user space).
+#[inline(always)]
+pub fn classify(nodes: impl Fn(u32) -> Option<Node>, features: &Features) -> Option<u8> {
+    if features.proto == IPPROTO_UDP {
+        return Some(class::NOT_RELEVANT);
+    }
+    walk(nodes, features)
+}
+
+/// [`classify`] over a slice (user space, tests).
+pub fn classify_slice(nodes: &[Node], features: &Features) -> Option<u8> {
+    classify(|i| nodes.get(i as usize).copied(), features)
 }
 
 #[cfg(feature = "user")]

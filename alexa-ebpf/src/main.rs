@@ -11,7 +11,7 @@
 mod bench;
 
 use alexa_common::{
-    action, class_id, counter, device_filter_bit, flag, flow, parse, policy, stat_index, tree,
+    action, counter, device_filter_bit, flag, flow, parse, policy, stat_index, tree,
     ClassStat, Config, Event, EventHead, Features, FlowKey, FlowState, FlowStep, Frame, Node,
     Packet, Plain, Quarantine, Verdict, CLASS_NONE, CLASS_STAT_ENTRIES, DEVICE_CAPACITY,
     FLOW_CAPACITY, MODEL_SLOTS, NUM_CLASSES, QUARANTINE_CAPACITY, RINGBUF_BYTES, SNAP_LEN,
@@ -118,6 +118,27 @@ impl Frame for XdpFrame<'_> {
         // which stays put for this program run; T is byte-aligned and
         // accepts any bit pattern.
         Some(unsafe { &*(start as *const T) })
+    }
+
+    #[inline(always)]
+    fn load_at<T: Plain>(&self, off: usize) -> Option<T> {
+        let mut value = core::mem::MaybeUninit::<T>::uninit();
+        // SAFETY: the helper writes exactly size_of::<T>() bytes into
+        // `value` or fails (offset or length beyond the frame) and returns
+        // non-zero; T accepts any bit pattern.
+        unsafe {
+            if off > 0xffff
+                || bpf_xdp_load_bytes(
+                    self.0.ctx,
+                    off as u32,
+                    value.as_mut_ptr() as *mut _,
+                    core::mem::size_of::<T>() as u32,
+                ) != 0
+            {
+                return None;
+            }
+            Some(value.assume_init())
+        }
     }
 }
 
@@ -307,7 +328,7 @@ fn enforce(
     } else {
         POLICY.get(class as u32).map_or(action::PASS, |a| *a as u8)
     };
-    let counts = class_id(policy::QUARANTINE_CLASS) == Some(class);
+    let counts = class == policy::QUARANTINE_CLASS;
     let stored = if tracked || counts {
         // SAFETY: the value is copied out before the map changes.
         unsafe { QUARANTINE.get(key) }.copied()
@@ -367,7 +388,7 @@ fn classify_with_model(features: &Features) -> (u8, u32) {
         }
         TREE.get(base + i).copied()
     };
-    match tree::walk(node, features) {
+    match tree::classify(node, features) {
         Some(class) if (class as usize) < NUM_CLASSES => (class, version),
         _ => (CLASS_NONE, version),
     }

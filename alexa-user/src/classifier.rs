@@ -8,7 +8,6 @@
 //! and swaps its freshly loaded program into the existing link atomically.
 
 use std::{
-    net::IpAddr,
     os::fd::OwnedFd,
     path::{Path, PathBuf},
 };
@@ -28,7 +27,7 @@ use aya::{
     Ebpf, EbpfLoader,
 };
 
-use crate::record::ip_to_mapped;
+use crate::device::Device;
 
 /// The compiled XDP object, built by build.rs with the nightly toolchain.
 pub static OBJECT: &[u8] =
@@ -249,7 +248,7 @@ impl Classifier {
     /// enforce policy, quarantine K=20 in 2 s for 60 s, evidence of
     /// `not_justified` packets.
     pub fn initialize(&mut self) -> Result<()> {
-        let evidence = alexa_common::class_id(policy::QUARANTINE_CLASS).map_or(0, |c| 1u32 << c);
+        let evidence = 1u32 << policy::QUARANTINE_CLASS;
         self.set_policy(&policy::default_policy())?;
         self.update_config(|c| {
             *c = Config {
@@ -396,8 +395,9 @@ impl Classifier {
         ))
     }
 
-    pub fn add_device(&mut self, addr: IpAddr) -> Result<()> {
-        let key = ip_to_mapped(addr);
+    pub fn add_device(&mut self, device: impl Into<Device>) -> Result<()> {
+        let addr: Device = device.into();
+        let key = addr.key();
         // The filter's bit first: the kernel never sees the device without it.
         let bits = self.device_filter()? | device_filter_bit(&key);
         self.set_device_filter(bits)?;
@@ -423,11 +423,11 @@ impl Classifier {
 
     /// Makes the monitored set exactly `addrs` (adding before removing, so
     /// a device in both the old and new sets is never unwatched).
-    pub fn set_devices(&mut self, addrs: &[IpAddr]) -> Result<()> {
+    pub fn set_devices(&mut self, addrs: &[Device]) -> Result<()> {
         for a in addrs {
             self.add_device(*a)?;
         }
-        let want: Vec<[u8; 16]> = addrs.iter().map(|a| ip_to_mapped(*a)).collect();
+        let want: Vec<[u8; 16]> = addrs.iter().map(Device::key).collect();
         let mut devices: HashMap<_, [u8; 16], u8> = HashMap::try_from(self.map(maps::DEVICES)?)?;
         let stale: Vec<[u8; 16]> = devices
             .keys()

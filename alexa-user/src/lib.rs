@@ -4,6 +4,7 @@ pub mod agent;
 pub mod capture;
 pub mod classifier;
 pub mod dataset;
+pub mod device;
 pub mod extract;
 pub mod labels;
 pub mod model;

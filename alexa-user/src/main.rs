@@ -1,6 +1,6 @@
 //! `alexa`: the smart-speaker privacy firewall's agent and offline tools.
 
-use std::{collections::HashSet, net::IpAddr, path::PathBuf, process::ExitCode};
+use std::{collections::HashSet, path::PathBuf, process::ExitCode};
 
 use alexa::{
     agent::{
@@ -8,9 +8,8 @@ use alexa::{
         args::{self, ModelCommand, OnOff, PolicyCommand, RunArgs, SocketArg},
         control,
     },
-    extract, labels, prepare,
-    record::ip_to_mapped,
-    replay, report, simulate,
+    device::Device,
+    extract, labels, prepare, replay, report, simulate,
 };
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -204,9 +203,10 @@ enum ClassWeightArg {
 #[derive(clap::Args)]
 struct CaptureInput {
     capture: PathBuf,
-    /// Monitored device addresses; every host when none is named.
-    #[arg(long = "device", value_name = "ADDR")]
-    devices: Vec<IpAddr>,
+    /// Monitored device, by IP or MAC address (repeat for several); every
+    /// host when none is named.
+    #[arg(long = "device", value_name = "ADDR|MAC")]
+    devices: Vec<Device>,
     /// Microphone state for packets with no label.
     #[arg(long, value_enum, default_value_t = OnOff::On)]
     microphone: OnOff,
@@ -230,13 +230,8 @@ fn parse_mac(s: &str) -> Result<[u8; 6]> {
     replay::parse_mac(s)
 }
 
-fn device_set(devices: &[IpAddr]) -> extract::DeviceSet {
-    (!devices.is_empty()).then(|| {
-        devices
-            .iter()
-            .map(|d| ip_to_mapped(*d))
-            .collect::<HashSet<_>>()
-    })
+fn device_set(devices: &[Device]) -> extract::DeviceSet {
+    (!devices.is_empty()).then(|| devices.iter().map(Device::key).collect::<HashSet<_>>())
 }
 
 fn main() -> ExitCode {

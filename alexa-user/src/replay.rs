@@ -357,21 +357,7 @@ fn rewrite_macs(frame: &mut [u8], src: Option<[u8; 6]>, dst: Option<[u8; 6]>) {
 }
 
 /// `aa:bb:cc:dd:ee:ff`.
-pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
-    let parts: Vec<&str> = s.split(':').collect();
-    let bad = || anyhow::anyhow!("{s:?}: not a MAC address (want aa:bb:cc:dd:ee:ff)");
-    if parts.len() != 6 {
-        return Err(bad());
-    }
-    let mut mac = [0u8; 6];
-    for (m, p) in mac.iter_mut().zip(parts) {
-        if p.len() != 2 {
-            return Err(bad());
-        }
-        *m = u8::from_str_radix(p, 16).map_err(|_| bad())?;
-    }
-    Ok(mac)
-}
+pub use crate::device::parse_mac;
 
 /// An AF_PACKET socket bound to one interface (of the calling thread's
 /// network namespace).

@@ -15,7 +15,7 @@ use alexa::{
     extract::{Extractor, Outcome},
     record::ip_to_mapped,
 };
-use alexa_common::{counter, tree::walk_slice, Features, Node, CLASS_NONE};
+use alexa_common::{counter, tree::classify_slice, Features, Node, CLASS_NONE};
 
 /// XDP_PASS.
 const PASS: u32 = 2;
@@ -228,7 +228,7 @@ pub fn check_via(
                     );
                 }
                 let (want_class, want_version) = match model {
-                    Some((nodes, v)) => (walk_slice(nodes, &features).unwrap_or(CLASS_NONE), v),
+                    Some((nodes, v)) => (classify_slice(nodes, &features).unwrap_or(CLASS_NONE), v),
                     None => (CLASS_NONE, 0),
                 };
                 assert_eq!(ev.class, want_class, "{corpus}: frame {number}: class");

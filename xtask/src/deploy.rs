@@ -55,7 +55,8 @@ pub const VERDICT_LOG: &str = "/var/log/alexa/verdicts.jsonl";
 #[derive(Debug)]
 struct Plan {
     iface: String,
-    devices: Vec<IpAddr>,
+    /// IP addresses, and MAC addresses in lowercase `aa:bb:cc:dd:ee:ff`.
+    devices: Vec<String>,
     mode: &'static str,
     prefix: PathBuf,
 }
@@ -86,10 +87,9 @@ fn validate(args: &DeployArgs) -> Result<Plan> {
     }
     let mut devices = Vec::new();
     for d in &args.devices {
-        let addr: IpAddr = d
-            .trim()
-            .parse()
-            .map_err(|_| anyhow::anyhow!("--device {d:?}: not an IP address"))?;
+        let addr = device_name(d.trim()).ok_or_else(|| {
+            anyhow::anyhow!("--device {d:?}: neither an IP address nor a MAC address")
+        })?;
         if !devices.contains(&addr) {
             devices.push(addr);
         }
@@ -538,6 +538,17 @@ mod tests {
     }
 
     #[test]
+    fn devices_by_ip_or_mac() {
+        assert_eq!(device_name("192.168.1.50").as_deref(), Some("192.168.1.50"));
+        assert_eq!(
+            device_name("08-7C-39-96-8A-8C").as_deref(),
+            Some("08:7c:39:96:8a:8c")
+        );
+        assert_eq!(device_name("08:7c:39:96:8a").as_deref(), None);
+        assert_eq!(device_name("eth0").as_deref(), None);
+    }
+
+    #[test]
     fn deploy_installs_into_a_root_then_reports_unchanged() {
         let dir = scratch("root");
         let root = dir.join("root");
@@ -767,7 +778,7 @@ mod tests {
         let dir = scratch("verify");
         let plan = Plan {
             iface: "lo".into(),
-            devices: vec!["192.168.1.50".parse().unwrap()],
+            devices: vec!["192.168.1.50".into()],
             mode: "enforce",
             prefix: dir.clone(),
         };
@@ -789,4 +800,18 @@ mod tests {
         assert!(about_us.is_empty(), "systemd-analyze verify:\n{stderr}");
         let _ = std::fs::remove_dir_all(&dir);
     }
+}
+
+/// A device as `alexa run --device` takes it, normalised: an IP address as
+/// Rust prints it, a MAC address in lowercase with colons.
+fn device_name(s: &str) -> Option<String> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(ip.to_string());
+    }
+    let parts: Vec<&str> = s.split([':', '-']).collect();
+    let mac = parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+    mac.then(|| parts.join(":").to_ascii_lowercase())
 }

@@ -1,14 +1,13 @@
 //! Command-line options of the agent (`alexa run`) and of the commands that
 //! talk to a running agent through its control socket.
 
-use std::{
-    net::{IpAddr, SocketAddr},
-    path::PathBuf,
-};
+use std::{net::SocketAddr, path::PathBuf};
 
 use alexa_common::mode;
 use anyhow::{anyhow, bail, Context as _, Result};
 use clap::{Args, Subcommand, ValueEnum};
+
+use crate::device::Device;
 
 use super::{control, http, RunOptions, DEFAULT_PIN_DIR};
 use crate::classifier::{
@@ -39,9 +38,9 @@ pub struct RunArgs {
     /// Interface the device's packets arrive on (the gateway's LAN side).
     #[arg(long)]
     pub iface: String,
-    /// Address of a monitored device (repeat for several).
-    #[arg(long = "device", value_name = "ADDR", required = true)]
-    pub devices: Vec<IpAddr>,
+    /// A monitored device, by IP or MAC address (repeat for several).
+    #[arg(long = "device", value_name = "ADDR|MAC", required = true)]
+    pub devices: Vec<Device>,
     #[arg(long, value_enum, default_value_t = Mode::Monitor)]
     pub mode: Mode,
     /// Per-class actions on top of the default policy (drop not_justified,

@@ -16,7 +16,7 @@ pub mod privileges;
 
 use std::{
     collections::VecDeque,
-    net::{IpAddr, SocketAddr},
+    net::SocketAddr,
     path::{Path, PathBuf},
     sync::{Arc, Mutex},
     time::Instant,
@@ -39,7 +39,7 @@ pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/alexa";
 
 pub struct RunOptions {
     pub iface: String,
-    pub devices: Vec<IpAddr>,
+    pub devices: Vec<crate::device::Device>,
     /// `None` or `-`: standard output.
     pub log: Option<PathBuf>,
     /// Rotate the log at this size (0: never), keeping `log_keep` old files.

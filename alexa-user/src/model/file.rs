@@ -190,7 +190,7 @@ impl Model {
 
     pub fn predict(&self, f: &alexa_common::Features) -> u8 {
         // Validated: every walk ends at a leaf within the depth bound.
-        alexa_common::tree::walk_slice(&self.nodes, f).unwrap_or(alexa_common::CLASS_NONE)
+        alexa_common::tree::classify_slice(&self.nodes, f).unwrap_or(alexa_common::CLASS_NONE)
     }
 }
 
