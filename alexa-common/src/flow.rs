@@ -179,6 +179,12 @@ pub fn advance<F: Frame + ?Sized>(
     let repeated_syn = opening_syn && prev.is_some();
     let resent = known && seg_len > 0 && seq_before(pkt.seq, expected);
     step.tcp_retrans = (repeated_syn || resent) as u8;
+    // Bytes missing before this segment: the walk cannot know where the
+    // records after them start (an empty segment past the gap shows it too).
+    let gap = known && seq_before(expected, pkt.seq);
+    if gap {
+        st.flags |= TLS_LOST;
+    }
     let end = pkt.seq.wrapping_add(seg_len);
     if !known || seq_before(expected, end) {
         st.next_seq = end;
@@ -199,8 +205,7 @@ pub fn advance<F: Frame + ?Sized>(
         }
         layer::TCP
     } else {
-        let gap = known && seq_before(expected, pkt.seq);
-        payload_layer(&mut st, &mut step, pkt, frame, gap)
+        payload_layer(&mut st, &mut step, pkt, frame)
     };
 
     if step.highest_layer == layer::SSL || step.highest_layer == layer::TCP {
@@ -219,15 +224,13 @@ pub fn advance<F: Frame + ?Sized>(
 }
 
 /// `highest_layer` of a TCP segment with new payload bytes, walking the
-/// connection's record stream when it is TLS; `gap` when bytes before this
-/// segment are missing.
+/// connection's record stream when it is TLS.
 #[inline(always)]
 fn payload_layer<F: Frame + ?Sized>(
     st: &mut FlowState,
     step: &mut FlowStep,
     pkt: &Packet,
     frame: &F,
-    gap: bool,
 ) -> u8 {
     if st.stream == stream::UNDECIDED {
         st.stream = match pkt.payload {
@@ -243,17 +246,14 @@ fn payload_layer<F: Frame + ?Sized>(
     }
     match st.stream {
         stream::TLS => {}
-        stream::HTTP => {
-            return if pkt.payload == Payload::Http {
-                layer::HTTP
-            } else {
-                layer::TCP
-            };
+        // Rule 3: a request or response in any connection that is not TLS
+        // makes it an HTTP connection from then on.
+        _ if pkt.payload == Payload::Http => {
+            st.stream = stream::HTTP;
+            return layer::HTTP;
         }
+        stream::HTTP => return layer::TCP,
         _ => return layer::DATA,
-    }
-    if gap {
-        st.flags |= TLS_LOST;
     }
     if st.flags & TLS_LOST != 0 {
         if !matches!(pkt.payload, Payload::Tls(_)) {
@@ -311,10 +311,12 @@ fn walk_records<F: Frame + ?Sized>(
             }
             let Some(h) = frame.load_at::<[u8; 5]>(off + p) else {
                 lose(st);
-                return None;
+                return first;
             };
+            // An invalid header loses the boundaries from here on; a
+            // record that ended before it still ended in this segment.
             if !start_record(st, h) {
-                return None;
+                return first;
             }
             p += 5;
         }

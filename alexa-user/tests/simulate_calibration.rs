@@ -200,11 +200,13 @@ fn periodic_packets_have_exact_periods_and_sizes() {
     let (h, data) = rows(&dataset);
     let (ci, li, di, dt) = (
         col(&h, "class"),
-        col(&h, "length"),
+        col(&h, "payload_len"),
         col(&h, "delta"),
         col(&h, "date"),
     );
-    for (len, period) in [("100", "30.002000"), ("99", "90.820000")] {
+    // Payload bytes, and whole milliseconds since the connection's
+    // previous SSL/TCP packet (the syn before it: nothing else is sent).
+    for (len, period) in [("100", "30002"), ("99", "90820")] {
         let syn: Vec<_> = data
             .iter()
             .filter(|r| &r[ci] == "syn" && &r[li] == len)

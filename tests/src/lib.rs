@@ -32,3 +32,4 @@ pub fn privileged() -> bool {
     root
 }
 pub mod corpus;
+pub mod real;

@@ -12,8 +12,8 @@ use std::net::IpAddr;
 
 use alexa::{
     classifier::{decode_event, Classifier},
+    device::Device,
     extract::{Extractor, Outcome},
-    record::ip_to_mapped,
 };
 use alexa_common::{counter, tree::classify_slice, Features, Node, CLASS_NONE};
 
@@ -110,7 +110,7 @@ fn category(before: &[u64], after: &[u64]) -> &'static str {
 /// naming `corpus`, the frame and the field.
 pub fn check(
     corpus: &str,
-    devices: &[IpAddr],
+    devices: &[impl Into<Device> + Copy],
     frames: impl IntoIterator<Item = (u64, Vec<u8>)>,
 ) -> ParityReport {
     check_with_model(corpus, devices, None, frames)
@@ -120,7 +120,7 @@ pub fn check(
 /// must also equal the user-space walk of the same tree on the offline features.
 pub fn check_with_model(
     corpus: &str,
-    devices: &[IpAddr],
+    devices: &[impl Into<Device> + Copy],
     model: Option<(&[Node], u32)>,
     frames: impl IntoIterator<Item = (u64, Vec<u8>)>,
 ) -> ParityReport {
@@ -131,7 +131,7 @@ pub fn check_with_model(
 /// (with the frame number), for callers that judge frames further.
 pub fn check_each(
     corpus: &str,
-    devices: &[IpAddr],
+    devices: &[impl Into<Device> + Copy],
     model: Option<(&[Node], u32)>,
     frames: impl IntoIterator<Item = (u64, Vec<u8>)>,
     each: impl FnMut(u64, Seen),
@@ -164,7 +164,7 @@ pub struct Delivered {
 pub fn check_via(
     corpus: &str,
     kernel: &mut Classifier,
-    devices: &[IpAddr],
+    devices: &[impl Into<Device> + Copy],
     model: Option<(&[Node], u32)>,
     frames: impl IntoIterator<Item = (u64, Vec<u8>)>,
     mut deliver: impl FnMut(&mut Classifier, &[u8]) -> Delivered,
@@ -178,7 +178,7 @@ pub fn check_via(
     }
     kernel.set_microphone(true).expect("set microphone");
     let mut ring = kernel.take_events().expect("ring buffer");
-    let set = devices.iter().map(|d| ip_to_mapped(*d)).collect();
+    let set = devices.iter().map(|d| (*d).into().key()).collect();
     let mut offline = Extractor::new(Some(set));
     let mut report = ParityReport::default();
     let mut before = kernel.counters().expect("counters");

@@ -116,7 +116,7 @@ impl Joiner {
                 proto: line["proto"].as_u64()? as u8,
                 srcport: line["srcport"].as_u64()? as u16,
                 dstport: line["dstport"].as_u64()? as u16,
-                length: line["length"].as_u64()? as u32,
+                length: line["payload_len"].as_u64()? as u32,
                 tcp_flags: line["tcp_flags"].as_u64()? as u8,
             };
             let verdict = Verdict {

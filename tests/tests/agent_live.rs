@@ -99,29 +99,39 @@ v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); v.sendto(b'abcdefghijklmn
         );
     };
     expect("the HTTP SYN", &|v| {
-        v["dstport"] == 8080 && v["tcp_flags"] == 2 && v["flow_index"] == 1 && v["delta"] == 0.0
+        v["dstport"] == 8080 && v["tcp_flags"] == 2 && v["flow_index"] == 1 && v["delta"] == 0
     });
     expect("the HTTP request", &|v| {
         v["dstport"] == 8080
             && v["highest_layer"] == 3
-            && v["length"] == 34
+            && v["payload_len"] == 34
             && v["src"] == "10.77.0.2"
     });
     expect("the IPv4 UDP datagram", &|v| {
         v["dstport"] == 5353
             && v["proto"] == 17
-            && v["length"] == 10
+            && v["payload_len"] == 10
+            && v["length"] == 14 + 20 + 8 + 10
             && v["highest_layer"] == 2
             && v["ack_flag"] == 0
     });
     expect("the IPv6 UDP datagram", &|v| {
-        v["dstip"] == "fd77::1" && v["length"] == 26 && v["src"] == "fd77::2"
+        v["dstip"] == "fd77::1"
+            && v["payload_len"] == 26
+            && v["length"] == 14 + 40 + 8 + 26
+            && v["src"] == "fd77::2"
     });
     expect("the TLS ClientHello", &|v| {
-        v["dstport"] == 4433 && v["content_type"] == 22 && v["highest_layer"] == 0
+        v["dstport"] == 4433
+            && v["content_type"] == 22
+            && v["record_len"].as_u64().is_some_and(|n| n > 0)
+            && v["highest_layer"] == 0
     });
     expect("a pure ACK", &|v| {
-        v["length"] == 0 && v["ack_flag"] == 1 && v["highest_layer"] == 1
+        v["payload_len"] == 0
+            && v["ack_flag"] == 1
+            && v["highest_layer"] == 1
+            && v["content_type"].is_null()
     });
 
     let all = lines(&log);
@@ -140,6 +150,9 @@ v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); v.sendto(b'abcdefghijklmn
             "dstip",
             "dstport",
             "delta",
+            "delta_us",
+            "payload_len",
+            "record_len",
             "microphone",
             "synchronized",
             "srcport",

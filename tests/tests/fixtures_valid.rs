@@ -153,7 +153,7 @@ fn http_udp_and_ipv6_are_there() {
     let udp = rows("udp", false);
     assert!(udp.values().all(|r| r.features.proto == IPPROTO_UDP));
     assert!(
-        udp.values().any(|r| r.features.length == 0),
+        udp.values().any(|r| r.features.payload_len == 0),
         "udp: no empty datagram"
     );
     assert!(

@@ -114,7 +114,7 @@ fn simulator_capture_with_the_shipped_model() {
     };
     alexa::simulate::simulate_to_dir(&opts, &dir).expect("simulate");
     let frames = parity::capture_frames(&dir.join("capture.pcap"));
-    let devices = vec!["192.168.137.94".parse().unwrap()];
+    let devices: Vec<std::net::IpAddr> = vec!["192.168.137.94".parse().unwrap()];
     let n = frames.len() as u64;
     let r = parity::check_with_model(
         "simulate seed 3",
@@ -126,4 +126,38 @@ fn simulator_capture_with_the_shipped_model() {
     assert_eq!(r.frames, n);
     assert!(r.classified > 1_000, "{r:?}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every frame of the 55 shared real voice-command captures (another LAN
+/// host's frames included), one after the other through one kernel, the
+/// Echo named by its MAC address, with the shipped model: kernel == offline
+/// on every column, record tracking included, and the same class.
+#[test]
+fn real_voice_command_captures() {
+    if !privileged() {
+        return;
+    }
+    let Some(captures) = alexa_tests::real::voice_captures() else {
+        return;
+    };
+    let model = alexa::model::file::load(std::path::Path::new(alexa_tests::SHIPPED_MODEL))
+        .expect("shipped model");
+    // Frame numbers stay readable in a failure: file index × 10^6 + frame.
+    let frames = captures.iter().enumerate().flat_map(|(i, p)| {
+        parity::capture_frames(p)
+            .into_iter()
+            .map(move |(n, f)| (i as u64 * 1_000_000 + n, f))
+    });
+    let echo = alexa::device::Device::Mac(alexa_tests::real::VOICE_ECHO_MAC);
+    let r = parity::check_with_model(
+        "voice-command captures (frame = file index × 10^6 + frame)",
+        &[echo],
+        Some((&model.nodes, model.version_id())),
+        frames,
+    );
+    eprintln!("parity, {} real captures: {r:?}", captures.len());
+    assert_eq!(r.frames, 63_388, "{r:?}");
+    // Every TCP/UDP packet of the Echo is classified; the other host's are foreign.
+    assert!(r.classified > 31_000, "{r:?}");
+    assert!(r.foreign >= 1_000, "{r:?}");
 }
