@@ -718,11 +718,11 @@ mod tests {
         let cases: Vec<(Vec<&str>, &str)> = vec![
             (
                 vec!["--device", "192.168.1.500"],
-                "--device \"192.168.1.500\": not an IP address",
+                "--device \"192.168.1.500\": neither an IP address nor a MAC address",
             ),
             (
                 vec!["--device", "10.0.0.1", "--device", "speaker.local"],
-                "--device \"speaker.local\": not an IP address",
+                "--device \"speaker.local\": neither an IP address nor a MAC address",
             ),
             (
                 vec!["--device", "10.0.0.1", "--mode", "block"],

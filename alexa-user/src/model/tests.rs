@@ -111,9 +111,11 @@ fn synthetic(seed: u64, n: usize, noise: u64) -> Vec<DatasetRow> {
 /// Largest value the kernel's field for `f` holds.
 fn max_value(f: Feature) -> u64 {
     match f {
-        Feature::Delta => 1 << 40,
-        Feature::Length | Feature::FlowIndex => u32::MAX as u64,
-        Feature::Dstport | Feature::Srcport => u16::MAX as u64,
+        Feature::DeltaUs => 1 << 40,
+        Feature::Delta | Feature::Length | Feature::PayloadLen | Feature::FlowIndex => {
+            u32::MAX as u64
+        }
+        Feature::Dstport | Feature::Srcport | Feature::RecordLen => u16::MAX as u64,
         _ => u8::MAX as u64,
     }
 }
