@@ -343,7 +343,7 @@ pub fn tls_record_type(head: &[u8; 8], seen: usize) -> Option<u8> {
 #[inline(always)]
 pub fn record_header(h: [u8; 5]) -> Option<(u8, u16)> {
     let len = be16([h[3], h[4]]);
-    if (20..=24).contains(&h[0]) && h[1] == 3 && h[2] <= 4 && len >= 1 && len <= TLS_MAX_RECORD {
+    if (20..=24).contains(&h[0]) && h[1] == 3 && h[2] <= 4 && (1..=TLS_MAX_RECORD).contains(&len) {
         Some((h[0], len))
     } else {
         None

@@ -484,6 +484,20 @@ pub fn run(args: &DeployArgs, out: &mut dyn Write) -> Result<Outcome> {
     Ok(outcome)
 }
 
+/// A device as `alexa run --device` takes it, normalised: an IP address as
+/// Rust prints it, a MAC address in lowercase with colons.
+fn device_name(s: &str) -> Option<String> {
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(ip.to_string());
+    }
+    let parts: Vec<&str> = s.split([':', '-']).collect();
+    let mac = parts.len() == 6
+        && parts
+            .iter()
+            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
+    mac.then(|| parts.join(":").to_ascii_lowercase())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -800,18 +814,4 @@ mod tests {
         assert!(about_us.is_empty(), "systemd-analyze verify:\n{stderr}");
         let _ = std::fs::remove_dir_all(&dir);
     }
-}
-
-/// A device as `alexa run --device` takes it, normalised: an IP address as
-/// Rust prints it, a MAC address in lowercase with colons.
-fn device_name(s: &str) -> Option<String> {
-    if let Ok(ip) = s.parse::<IpAddr>() {
-        return Some(ip.to_string());
-    }
-    let parts: Vec<&str> = s.split([':', '-']).collect();
-    let mac = parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
-    mac.then(|| parts.join(":").to_ascii_lowercase())
 }
