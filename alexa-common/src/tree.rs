@@ -104,12 +104,18 @@ pub fn walk_slice(nodes: &[Node], features: &Features) -> Option<u8> {
 
 /// The class of a packet: UDP is `not_relevant` by the contract's rule,
 /// without the model; anything else is the tree's (kernel and user space).
+///
+/// The tree is walked for UDP too, and its answer replaced afterwards: a
+/// branch before the walk made the kernel's verifier check the walk once
+/// more for each side of it, past its 1M-instruction budget.
 #[inline(always)]
 pub fn classify(nodes: impl Fn(u32) -> Option<Node>, features: &Features) -> Option<u8> {
+    let walked = walk(nodes, features);
     if features.proto == IPPROTO_UDP {
-        return Some(class::NOT_RELEVANT);
+        Some(class::NOT_RELEVANT)
+    } else {
+        walked
     }
-    walk(nodes, features)
 }
 
 /// [`classify`] over a slice (user space, tests).

@@ -11,11 +11,11 @@
 mod bench;
 
 use alexa_common::{
-    action, counter, device_filter_bit, flag, flow, parse, policy, stat_index, tree,
-    ClassStat, Config, Event, EventHead, Features, FlowKey, FlowState, FlowStep, Frame, Node,
-    Packet, Plain, Quarantine, Verdict, CLASS_NONE, CLASS_STAT_ENTRIES, DEVICE_CAPACITY,
-    FLOW_CAPACITY, MODEL_SLOTS, NUM_CLASSES, QUARANTINE_CAPACITY, RINGBUF_BYTES, SNAP_LEN,
-    TREE_CAPACITY, UNCLASSIFIED, WAKE_INTERVAL_NS,
+    action, counter, device_filter_bit, flag, flow, parse, policy, stat_index, tree, ClassStat,
+    Config, Event, EventHead, Features, FlowKey, FlowState, FlowStep, Frame, Node, Packet, Plain,
+    Quarantine, Verdict, CLASS_NONE, CLASS_STAT_ENTRIES, DEVICE_CAPACITY, FLOW_CAPACITY,
+    MODEL_SLOTS, NUM_CLASSES, QUARANTINE_CAPACITY, RINGBUF_BYTES, SNAP_LEN, TREE_CAPACITY,
+    UNCLASSIFIED, WAKE_INTERVAL_NS,
 };
 use aya_ebpf::{
     bindings::{
