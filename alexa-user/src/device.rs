@@ -86,7 +86,13 @@ mod tests {
             "08-7C-39-96-8A-8C".parse::<Device>().unwrap(),
             Device::Mac([0x08, 0x7c, 0x39, 0x96, 0x8a, 0x8c])
         );
-        for bad in ["", "08:7c:39:96:8a", "08:7c:39:96:8a:8c:00", "0g:7c:39:96:8a:8c", "+8:7c:39:96:8a:8c"] {
+        for bad in [
+            "",
+            "08:7c:39:96:8a",
+            "08:7c:39:96:8a:8c:00",
+            "0g:7c:39:96:8a:8c",
+            "+8:7c:39:96:8a:8c",
+        ] {
             assert!(bad.parse::<Device>().is_err(), "{bad}");
         }
     }

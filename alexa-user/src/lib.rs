@@ -6,6 +6,7 @@ pub mod classifier;
 pub mod dataset;
 pub mod device;
 pub mod extract;
+pub mod labelling;
 pub mod labels;
 pub mod model;
 pub mod output;

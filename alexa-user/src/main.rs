@@ -9,7 +9,7 @@ use alexa::{
         control,
     },
     device::Device,
-    extract, labels, prepare, replay, report, simulate,
+    extract, labelling, labels, prepare, replay, report, simulate,
 };
 use anyhow::Result;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -62,24 +62,51 @@ enum Command {
         #[command(flatten)]
         input: CaptureInput,
     },
-    /// Train a decision tree on a labelled dataset CSV and write MODEL.json.
+    /// Train a decision tree on labelled dataset CSVs (together) and write MODEL.json.
     Train {
-        dataset: PathBuf,
+        /// Byte-identical files count once.
+        #[arg(required = true, value_name = "DATASET.csv")]
+        datasets: Vec<PathBuf>,
         #[arg(short = 'o', long = "out", value_name = "MODEL.json")]
         out: PathBuf,
-        #[arg(long, default_value_t = 20)]
-        max_depth: u32,
-        /// Least (class-weighted) samples in a leaf.
-        #[arg(long, default_value_t = 1)]
-        min_samples_leaf: u32,
-        /// `paper` (first seven), `extended` (all but srcport and flow_index), `all` (twelve) or a comma-separated list.
-        #[arg(long, default_value = "extended")]
-        features: String,
-        #[arg(long, value_enum, default_value_t = ClassWeightArg::Balanced)]
-        class_weight: ClassWeightArg,
+        #[command(flatten)]
+        tree: TreeArgs,
         /// Also write the training-set confusion matrix and feature importances as PNG.
         #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
+    },
+    /// Leave-one-file-out cross-validation: train on the other files
+    /// (prepared as `alexa prepare` does), test on every row of the held-out one.
+    Crossval {
+        /// One recording per file; byte-identical files are one recording.
+        #[arg(required = true, num_args = 2.., value_name = "DATASET.csv")]
+        datasets: Vec<PathBuf>,
+        #[command(flatten)]
+        tree: TreeArgs,
+        /// Share of the training part's `ack` rows kept (as `alexa prepare`).
+        #[arg(long, default_value_t = 0.05)]
+        ack_keep: f64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Folds trained at once (default: one per CPU).
+        #[arg(long, value_name = "N")]
+        jobs: Option<usize>,
+    },
+    /// Label every packet a device sent in a capture by the published
+    /// dataset's rules: LABELS.csv for `extract --labels`.
+    Label {
+        capture: PathBuf,
+        /// The recorded device, by IP or MAC address (repeat for several).
+        #[arg(long = "device", value_name = "ADDR|MAC", required = true)]
+        devices: Vec<Device>,
+        /// What the recording's application data was.
+        #[arg(long, value_enum)]
+        app_class: labelling::AppClass,
+        /// The microphone's state during the recording.
+        #[arg(long, value_enum)]
+        microphone: OnOff,
+        #[arg(short = 'o', long = "out", value_name = "LABELS.csv")]
+        out: PathBuf,
     },
     /// Evaluate MODEL.json on a labelled dataset CSV (the compiled tree, as the kernel walks it).
     Evaluate {
@@ -89,7 +116,8 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
     },
-    /// Classify a capture in user space with a model: the dataset columns plus `predicted`.
+    /// Classify a capture (or a dataset CSV) in user space with a model: the
+    /// dataset columns plus `predicted`.
     Classify {
         #[arg(long, value_name = "MODEL.json")]
         model: PathBuf,
@@ -199,6 +227,49 @@ enum ClassWeightArg {
     None,
 }
 
+/// The tree options `train` and `crossval` share.
+#[derive(clap::Args)]
+struct TreeArgs {
+    #[arg(long, default_value_t = 20)]
+    max_depth: u32,
+    /// Least (class-weighted) samples in a leaf.
+    #[arg(long, default_value_t = 1)]
+    min_samples_leaf: u32,
+    /// `paper` (first seven), `extended` (all but srcport and flow_index),
+    /// `all` or a comma-separated list; default: the feature columns every
+    /// file has, but never srcport or flow_index.
+    #[arg(long)]
+    features: Option<String>,
+    #[arg(long, value_enum, default_value_t = ClassWeightArg::Balanced)]
+    class_weight: ClassWeightArg,
+}
+
+impl TreeArgs {
+    /// Checks `--features` before any file is read.
+    fn check(&self) -> Result<()> {
+        if let Some(f) = &self.features {
+            alexa::model::train::parse_features(f)?;
+        }
+        Ok(())
+    }
+
+    fn options(
+        &self,
+        files: &alexa::dataset::DatasetFiles,
+    ) -> Result<alexa::model::train::TrainOptions> {
+        use alexa::model::train;
+        Ok(train::TrainOptions {
+            max_depth: self.max_depth,
+            min_samples_leaf: self.min_samples_leaf,
+            features: train::resolve_features(self.features.as_deref(), files)?,
+            class_weight: match self.class_weight {
+                ClassWeightArg::Balanced => train::ClassWeight::Balanced,
+                ClassWeightArg::None => train::ClassWeight::None,
+            },
+        })
+    }
+}
+
 /// A capture and how to read it: shared by `extract` and `classify`.
 #[derive(clap::Args)]
 struct CaptureInput {
@@ -207,9 +278,9 @@ struct CaptureInput {
     /// host when none is named.
     #[arg(long = "device", value_name = "ADDR|MAC")]
     devices: Vec<Device>,
-    /// Microphone state for packets with no label.
-    #[arg(long, value_enum, default_value_t = OnOff::On)]
-    microphone: OnOff,
+    /// Microphone state for packets with no label [default: on].
+    #[arg(long, value_enum)]
+    microphone: Option<OnOff>,
     /// Ground truth: only the labelled frames, with their class (classify also reports metrics).
     #[arg(long, value_name = "LABELS.csv")]
     labels: Option<PathBuf>,
@@ -218,6 +289,10 @@ struct CaptureInput {
 }
 
 impl CaptureInput {
+    fn microphone(&self) -> bool {
+        self.microphone != Some(OnOff::Off)
+    }
+
     fn labels(&self) -> Result<Option<(PathBuf, Vec<labels::CheckedLabel>)>> {
         self.labels
             .as_ref()
@@ -276,7 +351,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             let tally = extract::extract_to_csv(
                 &input.capture,
                 device_set(&input.devices),
-                input.microphone == OnOff::On,
+                input.microphone(),
                 labels.as_ref().map(|(p, l)| (p.as_path(), l.as_slice())),
                 out,
             )?;
@@ -293,40 +368,44 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Train {
-            dataset,
+            datasets,
             out,
-            max_depth,
-            min_samples_leaf,
-            features,
-            class_weight,
+            tree,
             report,
+        } => train(&datasets, &out, &tree, report.as_deref()),
+        Command::Crossval {
+            datasets,
+            tree,
+            ack_keep,
+            seed,
+            jobs,
+        } => crossval(
+            &datasets,
+            &tree,
+            prepare::PrepareOptions { ack_keep, seed },
+            jobs,
+        ),
+        Command::Label {
+            capture,
+            devices,
+            app_class,
+            microphone,
+            out,
         } => {
-            use alexa::model::{self, train};
-            let opts = train::TrainOptions {
-                max_depth,
-                min_samples_leaf,
-                features: train::parse_features(&features)?,
-                class_weight: match class_weight {
-                    ClassWeightArg::Balanced => train::ClassWeight::Balanced,
-                    ClassWeightArg::None => train::ClassWeight::None,
-                },
-            };
-            let t = train::train_file(&dataset, &opts)?;
-            model::file::save(t.file(), &out)?;
-            let f = t.file();
+            let (tally, counts) = labelling::label_capture(
+                &capture,
+                device_set(&devices),
+                app_class,
+                microphone == OnOff::On,
+                &out,
+            )?;
             eprintln!(
-                "alexa train: {} nodes, depth {}, {} leaves; training accuracy {:.4}, macro-F1 {:.4}; wrote {}",
-                f.tree.nodes.len(),
-                f.tree.depth,
-                f.tree.leaves,
-                f.training.metrics.accuracy,
-                f.training.metrics.macro_f1,
+                "alexa label: {} frames, {} device packets labelled ({}) in {}",
+                tally.frames,
+                tally.written,
+                class_counts(&counts),
                 out.display()
             );
-            if let Some(dir) = report {
-                let c = model::evaluate_file(&t.model, &dataset)?;
-                model::write_report(&dir, &t.model, &c, "training set")?;
-            }
             Ok(())
         }
         Command::Evaluate {
@@ -358,34 +437,7 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Classify {
             model: model_path,
             input,
-        } => {
-            use alexa::model;
-            let m = model::load(&model_path)?;
-            let labels = input.labels()?;
-            let out = &input.out;
-            let (tally, c) = model::classify_capture(
-                &m,
-                &input.capture,
-                device_set(&input.devices),
-                input.microphone == OnOff::On,
-                labels.as_ref().map(|(p, l)| (p.as_path(), l.as_slice())),
-                out,
-            )?;
-            eprintln!(
-                "alexa classify: {} frames, {} rows written to {}",
-                tally.frames,
-                tally.written,
-                out.display()
-            );
-            if c.total() > 0 {
-                eprintln!(
-                    "alexa classify: against the labels: accuracy {:.4}, macro-F1 {:.4}",
-                    c.accuracy(),
-                    c.macro_f1()
-                );
-            }
-            Ok(())
-        }
+        } => classify(&model_path, &input),
         Command::Simulate {
             scenario,
             seed,
@@ -534,6 +586,156 @@ fn dispatch(cli: Cli) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `alexa train`.
+fn train(
+    datasets: &[PathBuf],
+    out: &std::path::Path,
+    tree: &TreeArgs,
+    report: Option<&std::path::Path>,
+) -> Result<()> {
+    use alexa::model::{self, train};
+    tree.check()?;
+    let files = alexa::dataset::load_distinct(datasets)?;
+    for n in files.notes() {
+        eprintln!("alexa train: note: {n}");
+    }
+    let opts = tree.options(&files)?;
+    if tree.features.is_none() {
+        eprintln!(
+            "alexa train: features (the columns every file has): {}",
+            feature_names(&opts.features)
+        );
+    }
+    let t = train::train_files(&files, &opts)?;
+    model::file::save(t.file(), out)?;
+    let f = t.file();
+    eprintln!(
+        "alexa train: {} rows from {} file(s); {} nodes, depth {}, {} leaves; training accuracy {:.4}, macro-F1 {:.4}; wrote {}",
+        f.training.data.rows,
+        files.files.len(),
+        f.tree.nodes.len(),
+        f.tree.depth,
+        f.tree.leaves,
+        f.training.metrics.accuracy,
+        f.training.metrics.macro_f1,
+        out.display()
+    );
+    if let Some(dir) = report {
+        let mut c = model::evaluate::Confusion::default();
+        for r in files.files.iter().flat_map(|f| &f.rows) {
+            c.add(
+                r.class.unwrap_or(0),
+                t.model.predict(&train::row_features(&r.values)),
+            );
+        }
+        model::write_report(dir, &t.model, &c, "training set")?;
+    }
+    Ok(())
+}
+
+/// `alexa crossval`.
+fn crossval(
+    datasets: &[PathBuf],
+    tree: &TreeArgs,
+    prepare: prepare::PrepareOptions,
+    jobs: Option<usize>,
+) -> Result<()> {
+    use alexa::model::crossval;
+    tree.check()?;
+    let files = alexa::dataset::load_distinct(datasets)?;
+    for n in files.notes() {
+        eprintln!("alexa crossval: note: {n}");
+    }
+    let opts = crossval::CrossvalOptions {
+        train: tree.options(&files)?,
+        prepare,
+        threads: jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }),
+    };
+    let n = files.files.len();
+    eprintln!(
+        "alexa crossval: {n} folds, features {}",
+        feature_names(&opts.train.features)
+    );
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let cv = crossval::crossval(&files, &opts, &|_, f| {
+        let k = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        eprintln!(
+            "alexa crossval: [{k}/{n}] held out {}: trained on {} rows, macro-F1 {:.4} on its {} rows",
+            f.name,
+            f.train_rows,
+            f.confusion.macro_f1(),
+            f.rows
+        );
+    })?;
+    println!("{}", cv.report());
+    Ok(())
+}
+
+/// `alexa classify`: a dataset CSV row by row, or a capture.
+fn classify(model_path: &std::path::Path, input: &CaptureInput) -> Result<()> {
+    use alexa::model;
+    let m = model::load(model_path)?;
+    let out = &input.out;
+    let (confusion, truth) = if alexa::dataset::looks_like_dataset(&input.capture) {
+        if !input.devices.is_empty() || input.labels.is_some() || input.microphone.is_some() {
+            anyhow::bail!(
+                "{}: a dataset CSV: --device, --microphone and --labels apply to captures only",
+                input.capture.display()
+            );
+        }
+        let (rows, c) = model::classify_dataset(&m, &input.capture, out)?;
+        eprintln!(
+            "alexa classify: {rows} rows of {} written to {} with `predicted`",
+            input.capture.display(),
+            out.display()
+        );
+        (c, "its class column")
+    } else {
+        let labels = input.labels()?;
+        let (tally, c) = model::classify_capture(
+            &m,
+            &input.capture,
+            device_set(&input.devices),
+            input.microphone(),
+            labels.as_ref().map(|(p, l)| (p.as_path(), l.as_slice())),
+            out,
+        )?;
+        eprintln!(
+            "alexa classify: {} frames, {} rows written to {}",
+            tally.frames,
+            tally.written,
+            out.display()
+        );
+        (c, "the labels")
+    };
+    if confusion.total() > 0 {
+        eprintln!(
+            "alexa classify: against {truth}: accuracy {:.4}, macro-F1 {:.4}",
+            confusion.accuracy(),
+            confusion.macro_f1()
+        );
+    }
+    Ok(())
+}
+
+fn feature_names(features: &[alexa_common::Feature]) -> String {
+    let names: Vec<&str> = features.iter().map(|f| f.name()).collect();
+    names.join(",")
+}
+
+/// `ack 12, syn 3, …`: the classes that occur.
+fn class_counts(counts: &[u64]) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .zip(alexa_common::CLASS_NAMES)
+        .filter(|(n, _)| **n > 0)
+        .map(|(n, c)| format!("{c} {n}"))
+        .collect();
+    parts.join(", ")
 }
 
 /// A flag SIGINT and SIGTERM set (instead of ending the process), so a

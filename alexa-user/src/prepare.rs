@@ -95,6 +95,18 @@ fn is_nan(cell: &str) -> bool {
     c.is_empty() || c.eq_ignore_ascii_case("nan")
 }
 
+/// Which of `acks` ack rows (in file order) the paper's down-sampling
+/// keeps: a seeded random `ack_keep` share, rounded.
+pub fn ack_keep_mask(acks: usize, opts: &PrepareOptions) -> Vec<bool> {
+    let keep_n = ((acks as f64) * opts.ack_keep).round() as usize;
+    let mut keep = vec![false; acks];
+    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
+    for i in sample(&mut rng, acks, keep_n.min(acks)).into_iter() {
+        keep[i] = true;
+    }
+    keep
+}
+
 /// Prepares `input` into `out`.
 pub fn prepare(input: &Path, out: &Path, opts: &PrepareOptions) -> Result<Prepared> {
     if !(0.0..=1.0).contains(&opts.ack_keep) {
@@ -141,12 +153,7 @@ pub fn prepare(input: &Path, out: &Path, opts: &PrepareOptions) -> Result<Prepar
     if res.rows_in == 0 {
         bail!("{}: line 2: no data rows after the header", input.display());
     }
-    let keep_n = ((acks as f64) * opts.ack_keep).round() as usize;
-    let mut keep = vec![false; acks];
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    for i in sample(&mut rng, acks, keep_n.min(acks)).into_iter() {
-        keep[i] = true;
-    }
+    let keep = ack_keep_mask(acks, opts);
 
     // Pass 2: write.
     let (mut r, _) = open(input)?;

@@ -10,8 +10,6 @@ use std::{collections::BTreeMap, fmt::Write as _, io::Write as _, path::Path, sy
 use alexa_common::CLASS_NAMES;
 use anyhow::{bail, Context as _, Result};
 use plotters::prelude::*;
-use rand::{seq::index::sample, SeedableRng};
-use rand_chacha::ChaCha8Rng;
 
 use crate::{
     labels::{csv_reason, record_line},
@@ -160,12 +158,7 @@ pub fn summarize(dataset: &Path, opts: &PrepareOptions) -> Result<Summary> {
     s.classes_before = count_classes(rows.iter());
     // The same selection as `alexa prepare`.
     let acks = rows.iter().filter(|r| r.class == "ack").count();
-    let keep_n = ((acks as f64) * opts.ack_keep).round() as usize;
-    let mut keep = vec![false; acks];
-    let mut rng = ChaCha8Rng::seed_from_u64(opts.seed);
-    for i in sample(&mut rng, acks, keep_n.min(acks)).into_iter() {
-        keep[i] = true;
-    }
+    let keep = crate::prepare::ack_keep_mask(acks, opts);
     let mut k = 0;
     let after: Vec<&Row> = rows
         .iter()

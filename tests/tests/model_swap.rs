@@ -32,7 +32,9 @@ fn swapping_models_under_traffic_never_mixes_trees() {
 
     let entered = gw.enter();
     let mut classifier = Classifier::load().expect("load");
-    classifier.add_device("10.78.0.2".parse::<std::net::IpAddr>().unwrap()).unwrap();
+    classifier
+        .add_device("10.78.0.2".parse::<std::net::IpAddr>().unwrap())
+        .unwrap();
     classifier.attach("sgw0", AttachMode::Auto).expect("attach");
     drop(entered);
     let mut ring = classifier.take_events().unwrap();

@@ -101,6 +101,15 @@ impl Confusion {
             self.correct(),
             self.total()
         );
+        s += &self.tables();
+        let _ = write!(s, "\nmacro-F1: {:.4}", self.macro_f1());
+        s
+    }
+
+    /// Per-class precision, recall, F1 and support, then the confusion
+    /// matrix (rows: true class), each line ending in a newline.
+    pub fn tables(&self) -> String {
+        let mut s = String::new();
         let _ = writeln!(
             s,
             "{:<14} {:>9} {:>9} {:>9} {:>9}",
@@ -135,7 +144,6 @@ impl Confusion {
             }
             let _ = writeln!(s);
         }
-        let _ = write!(s, "\nmacro-F1: {:.4}", self.macro_f1());
         s
     }
 }

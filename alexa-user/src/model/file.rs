@@ -109,12 +109,113 @@ pub struct Training {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DataInfo {
-    /// The training file's name as given.
+    /// The training file's name; with several files, their names joined
+    /// by ` + ` (copies left out).
     pub file: String,
-    /// SHA-256 of the training file's bytes, hex.
+    /// SHA-256 of the training file's bytes, hex; with several files, the
+    /// SHA-256 of their digests (see [`data_identity`]).
     pub sha256: String,
+    /// Rows trained on (each distinct file once).
     pub rows: u64,
     pub class_counts: BTreeMap<String, u64>,
+    /// Every file given, in order, copies last; absent in files written
+    /// before models were trained on several files.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<FileInfo>,
+}
+
+/// One training file.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileInfo {
+    /// Its name: the shortest ending of its path that tells the files apart.
+    pub file: String,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+    pub rows: u64,
+    /// Set on a byte-identical copy of an earlier file (same `sha256`),
+    /// whose rows were not trained on a second time: that file's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<String>,
+}
+
+/// `training.data.file` and `.sha256` for a file list: the one distinct
+/// file's name and digest, or for several the names joined by ` + ` and
+/// the SHA-256 of their hex digests, each followed by a newline, in order.
+pub fn data_identity(files: &[FileInfo]) -> (String, String) {
+    let distinct: Vec<&FileInfo> = files.iter().filter(|f| f.duplicate_of.is_none()).collect();
+    match distinct.as_slice() {
+        [one] => (one.file.clone(), one.sha256.clone()),
+        many => {
+            let names: Vec<&str> = many.iter().map(|f| f.file.as_str()).collect();
+            let digests: String = many.iter().map(|f| format!("{}\n", f.sha256)).collect();
+            (
+                names.join(" + "),
+                crate::dataset::sha256_hex(digests.as_bytes()),
+            )
+        }
+    }
+}
+
+/// The checks on `training.data` when it lists its files: digests are
+/// SHA-256 hex, a copy names an earlier distinct file with its digest, the
+/// distinct files differ, and the totals add up.
+fn validate_data(d: &DataInfo) -> Result<()> {
+    if d.files.is_empty() {
+        return Ok(());
+    }
+    let hex = |s: &str| {
+        s.len() == 64
+            && s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    };
+    let mut rows = 0u64;
+    for (i, f) in d.files.iter().enumerate() {
+        let at = || format!("training.data.files[{i}]");
+        if !hex(&f.sha256) {
+            bail!("{}: sha256 is not 64 lowercase hex digits", at());
+        }
+        let earlier = &d.files[..i];
+        match &f.duplicate_of {
+            None => {
+                if earlier.iter().any(|e| e.sha256 == f.sha256) {
+                    bail!(
+                        "{}: same sha256 as an earlier file but no duplicate_of",
+                        at()
+                    );
+                }
+                rows += f.rows;
+            }
+            Some(name) => {
+                let ok = earlier
+                    .iter()
+                    .any(|e| e.duplicate_of.is_none() && &e.file == name && e.sha256 == f.sha256);
+                if !ok {
+                    bail!(
+                        "{}: duplicate_of {name:?} names no earlier file with the same sha256",
+                        at()
+                    );
+                }
+            }
+        }
+    }
+    if rows != d.rows {
+        bail!(
+            "training.data.rows is {}, the files' rows add up to {rows}",
+            d.rows
+        );
+    }
+    let counted: u64 = d.class_counts.values().sum();
+    if counted != d.rows {
+        bail!(
+            "training.data.class_counts add up to {counted}, not rows ({})",
+            d.rows
+        );
+    }
+    if (d.file.clone(), d.sha256.clone()) != data_identity(&d.files) {
+        bail!("training.data.file/sha256 do not match its files");
+    }
+    Ok(())
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -277,6 +378,7 @@ pub fn validate(file: ModelFile) -> Result<Model> {
         allowed[f as usize] = true;
         features.push(f);
     }
+    validate_data(&file.training.data)?;
     let specs = &file.tree.nodes;
     let n = specs.len();
     if n == 0 {
@@ -462,7 +564,17 @@ mod tests {
 
     #[test]
     fn every_defect_is_named() {
-        assert!(err(|m| m.version = 2).contains("version 2"));
+        assert!(err(|m| m.version = 3).contains("schema version 3"));
+        // A version 1 file (no `contract`): named, with what to do.
+        let v1 = err(|m| {
+            m.version = 1;
+            m.contract = 0;
+        });
+        assert!(
+            v1.contains("contract version 1") && v1.contains("retrain"),
+            "{v1}"
+        );
+        assert!(err(|m| m.contract = 3).contains("contract version 3"));
         assert!(err(|m| m.classes.swap(0, 1)).contains("classes"));
         assert!(err(|m| m.tree.nodes[0].feature = Some("dstip".into())).contains("unknown feature"));
         assert!(err(|m| m.tree.nodes[0].feature = Some("dstport".into()))
@@ -472,7 +584,7 @@ mod tests {
         assert!(err(|m| m.tree.nodes[0].right = Some(3)).contains("only forward"));
         assert!(err(|m| m.tree.nodes[0].threshold = Some(100)).contains("does not match split"));
         assert!(err(|m| m.tree.depth = 5).contains("tree.depth"));
-        assert!(err(|m| m.features[1].scale = 1).contains("scale"));
+        assert!(err(|m| m.features[1].scale = 1000).contains("scale"));
         assert!(err(|m| m.tree.nodes[2].id = 7).contains("id is 7"));
         assert!(err(|m| m.tree.nodes[2].threshold = Some(1)).contains("a leaf"));
         let e = err(|m| {
@@ -485,6 +597,72 @@ mod tests {
                 .collect();
         });
         assert!(e.contains("TREE_CAPACITY"), "{e}");
+    }
+
+    fn listed() -> ModelFile {
+        let file = |name: &str, digit: char, rows, dup: Option<&str>| FileInfo {
+            file: name.into(),
+            sha256: std::iter::repeat_n(digit, 64).collect(),
+            rows,
+            duplicate_of: dup.map(Into::into),
+        };
+        let files = vec![
+            file("a.csv", '1', 3, None),
+            file("b.csv", '2', 2, None),
+            file("c.csv", '1', 3, Some("a.csv")),
+        ];
+        let (name, sha256) = data_identity(&files);
+        let mut m = small();
+        m.training.data = DataInfo {
+            file: name,
+            sha256,
+            rows: 5,
+            class_counts: [("ack".to_owned(), 4), ("syn".to_owned(), 1)].into(),
+            files,
+        };
+        m
+    }
+
+    #[test]
+    fn training_files_are_checked() {
+        let m = listed();
+        assert_eq!(m.training.data.file, "a.csv + b.csv");
+        let digests = format!("{}\n{}\n", "1".repeat(64), "2".repeat(64));
+        assert_eq!(
+            m.training.data.sha256,
+            crate::dataset::sha256_hex(digests.as_bytes())
+        );
+        validate(m).unwrap();
+        let bad = |f: fn(&mut DataInfo)| {
+            let mut m = listed();
+            f(&mut m.training.data);
+            validate(m).unwrap_err().to_string()
+        };
+        assert!(bad(|d| d.rows = 8).contains("add up to 5"));
+        assert!(bad(|d| d.files[1].sha256 = "2".repeat(63)).contains("files[1]: sha256"));
+        assert!(bad(|d| d.files[1].sha256 = "1".repeat(64)).contains("no duplicate_of"));
+        assert!(bad(|d| d.files[2].duplicate_of = Some("b.csv".into())).contains("files[2]"));
+        assert!(bad(|d| {
+            d.class_counts.insert("ack".into(), 9);
+        })
+        .contains("class_counts"));
+        assert!(bad(|d| d.file = "a.csv".into()).contains("file/sha256"));
+        // One file with a copy: that file's own name and digest.
+        let mut m = listed();
+        let d = &mut m.training.data;
+        d.files.remove(1);
+        d.rows = 3;
+        d.class_counts = [("ack".to_owned(), 3)].into();
+        (d.file, d.sha256) = data_identity(&d.files);
+        assert_eq!(
+            (d.file.as_str(), d.sha256.as_str()),
+            ("a.csv", "1".repeat(64).as_str())
+        );
+        validate(m).unwrap();
+        // A file from before training files were listed loads as it is.
+        let mut m = small();
+        m.training.data.rows = 7;
+        validate(m).unwrap();
     }
 
     #[test]

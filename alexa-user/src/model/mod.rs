@@ -4,6 +4,7 @@
 //! docs/model.md documents the schema and the choices.
 
 pub mod compile;
+pub mod crossval;
 pub mod evaluate;
 pub mod file;
 pub mod report;
@@ -12,11 +13,12 @@ pub mod train;
 use std::{io::Write as _, path::Path};
 
 use alexa_common::CLASS_NAMES;
-use anyhow::{Context as _, Result};
+use anyhow::{bail, Context as _, Result};
 
 pub use file::{load, Model};
 
 use crate::{
+    dataset::{read_dataset_records, Columns},
     extract::{extract_each, DeviceSet, Tally},
     labels::CheckedLabel,
     output::AtomicFile,
@@ -88,6 +90,62 @@ pub fn classify_capture(
     })?;
     file.commit()?;
     Ok((tally, confusion))
+}
+
+/// `alexa classify` on a dataset CSV: every row with all its columns, plus
+/// `predicted`; the confusion against the `class` column where a row has one.
+pub fn classify_dataset(model: &Model, dataset: &Path, out: &Path) -> Result<(u64, Confusion)> {
+    let mut file = AtomicFile::create(out)?;
+    let mut confusion = Confusion::default();
+    let mut rows = 0u64;
+    let check = |cols: &Columns| -> Result<()> {
+        if cols.all.iter().any(|c| c == "predicted") {
+            bail!(
+                "{}: line 1: already has a `predicted` column",
+                dataset.display()
+            );
+        }
+        if let Some(f) = model.features.iter().find(|f| !cols.has(**f)) {
+            bail!(
+                "{}: line 1: no `{}` column (a feature the model uses)",
+                dataset.display(),
+                f.name()
+            );
+        }
+        Ok(())
+    };
+    let cannot_write = || format!("{}: cannot write", out.display());
+    let cols = {
+        let mut w = csv::Writer::from_writer(file.writer());
+        let cols = read_dataset_records(dataset, |cols, row, record| {
+            if rows == 0 {
+                check(cols)?;
+                let mut header = cols.all.clone();
+                header.push("predicted".into());
+                w.write_record(&header).with_context(cannot_write)?;
+            }
+            let p = model.predict(&train::row_features(&row.values));
+            if let Some(t) = row.class {
+                confusion.add(t, p);
+            }
+            let name = CLASS_NAMES.get(p as usize).copied().unwrap_or("");
+            w.write_record(record.iter().chain([name]))
+                .with_context(cannot_write)?;
+            rows += 1;
+            Ok(())
+        })?;
+        w.flush().with_context(cannot_write)?;
+        cols
+    };
+    check(&cols)?;
+    if rows == 0 {
+        bail!(
+            "{}: line 2: no data rows after the header",
+            dataset.display()
+        );
+    }
+    file.commit()?;
+    Ok((rows, confusion))
 }
 
 /// The parameters of the shipped `models/echo.json`.

@@ -4,7 +4,7 @@
 use std::{collections::BTreeMap, path::Path};
 
 use alexa_common::{
-    tree::{walk_slice, TREE_MAX_DEPTH},
+    tree::{classify_slice, TREE_MAX_DEPTH},
     Feature, Features, CLASS_NAMES, NUM_CLASSES, NUM_FEATURES, NUM_PAPER_FEATURES,
 };
 use anyhow::{bail, Context as _, Result};
@@ -15,9 +15,14 @@ use ndarray::{Array1, Array2};
 use super::{
     compile::{compile, FloatTree},
     evaluate::{round6, Confusion},
-    file::{self, feature_spec, DataInfo, Model, ModelFile, NodeSpec, Params, Training, TreeSpec},
+    file::{
+        self, feature_spec, DataInfo, FileInfo, Model, ModelFile, NodeSpec, Params, Training,
+        TreeSpec,
+    },
 };
-use crate::dataset::{load_dataset, DatasetRow};
+use crate::dataset::{
+    common_features, load_dataset, load_distinct, Columns, DatasetFiles, DatasetRow,
+};
 
 /// The learner named in model files.
 pub const LEARNER: &str = "CART, linfa-trees 0.8.1 (gini)";
@@ -274,7 +279,7 @@ pub fn train_rows(rows: &[DatasetRow], opts: &TrainOptions, data: DataInfo) -> R
                 n.right
             } as usize;
         }
-        let p = walk_slice(&compiled.nodes, &f).expect("compiled tree walks");
+        let p = classify_slice(&compiled.nodes, &f).expect("compiled tree walks");
         confusion.add(r.class.unwrap_or(0), p);
     }
 
@@ -354,17 +359,17 @@ pub fn train_rows(rows: &[DatasetRow], opts: &TrainOptions, data: DataInfo) -> R
     Ok(Trained { tree, float, model })
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
+pub use crate::dataset::sha256_hex;
 
-/// Loads a dataset CSV whose rows all carry a class and the given features.
-pub fn load_labelled(path: &Path, features: &[Feature]) -> Result<Vec<DatasetRow>> {
-    let (cols, rows) = load_dataset(path)?;
+/// Checks that `rows`, read from `path` with `cols`, can train or test a
+/// model on `features`: every feature has a column, every row a class, and
+/// there is a row.
+pub fn check_labelled(
+    path: &Path,
+    cols: &Columns,
+    rows: &[DatasetRow],
+    features: &[Feature],
+) -> Result<()> {
     for f in features {
         if !cols.has(*f) {
             bail!(
@@ -383,27 +388,94 @@ pub fn load_labelled(path: &Path, features: &[Feature]) -> Result<Vec<DatasetRow
     if rows.is_empty() {
         bail!("{}: line 2: no data rows after the header", path.display());
     }
+    Ok(())
+}
+
+/// Loads a dataset CSV whose rows all carry a class and the given features.
+pub fn load_labelled(path: &Path, features: &[Feature]) -> Result<Vec<DatasetRow>> {
+    let (cols, rows) = load_dataset(path)?;
+    check_labelled(path, &cols, &rows, features)?;
     Ok(rows)
+}
+
+/// The features to train on: `spec` as `--features` gives it, or by
+/// default the features every file has ([`common_features`]).
+pub fn resolve_features(spec: Option<&str>, files: &DatasetFiles) -> Result<Vec<Feature>> {
+    match spec {
+        Some(s) => parse_features(s),
+        None => {
+            let f = common_features(&files.files);
+            if f.is_empty() {
+                let names: Vec<&str> = files.files.iter().map(|f| f.name.as_str()).collect();
+                bail!(
+                    "{}: line 1: no feature column common to every file (name some with --features)",
+                    names.join(", ")
+                );
+            }
+            Ok(f)
+        }
+    }
+}
+
+/// `training.data` for `files`: one entry per file given, byte-identical
+/// copies marked and not counted.
+pub fn data_info(files: &DatasetFiles) -> DataInfo {
+    let mut class_counts = BTreeMap::new();
+    let mut rows = 0;
+    for f in &files.files {
+        for r in &f.rows {
+            *class_counts
+                .entry(CLASS_NAMES[r.class.unwrap_or(0) as usize].to_owned())
+                .or_insert(0) += 1;
+        }
+        rows += f.rows.len() as u64;
+    }
+    let mut list: Vec<FileInfo> = files
+        .files
+        .iter()
+        .map(|f| FileInfo {
+            file: f.name.clone(),
+            sha256: f.sha256.clone(),
+            rows: f.rows.len() as u64,
+            duplicate_of: None,
+        })
+        .collect();
+    list.extend(files.duplicates.iter().map(|d| FileInfo {
+        file: d.name.clone(),
+        sha256: d.sha256.clone(),
+        rows: d.rows,
+        duplicate_of: Some(d.same_as.clone()),
+    }));
+    let (file, sha256) = file::data_identity(&list);
+    DataInfo {
+        file,
+        sha256,
+        rows,
+        class_counts,
+        files: list,
+    }
 }
 
 /// `alexa train`: trains on `path`; the caller writes the file.
 pub fn train_file(path: &Path, opts: &TrainOptions) -> Result<Trained> {
-    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
-    let rows = load_labelled(path, &opts.features)?;
-    let mut class_counts = BTreeMap::new();
-    for r in &rows {
-        *class_counts
-            .entry(CLASS_NAMES[r.class.unwrap_or(0) as usize].to_owned())
-            .or_insert(0) += 1;
+    train_files(&load_distinct(&[path.to_owned()])?, opts)
+}
+
+/// `alexa train` on several files: their rows together, in the order given,
+/// each distinct file once.
+pub fn train_files(files: &DatasetFiles, opts: &TrainOptions) -> Result<Trained> {
+    for f in &files.files {
+        check_labelled(&f.path, &f.columns, &f.rows, &opts.features)?;
     }
-    let data = DataInfo {
-        file: path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        ),
-        sha256: sha256_hex(&bytes),
-        rows: rows.len() as u64,
-        class_counts,
+    let rows: Vec<DatasetRow> = files
+        .files
+        .iter()
+        .flat_map(|f| f.rows.iter().cloned())
+        .collect();
+    let data = data_info(files);
+    let what = match files.files.as_slice() {
+        [one] => one.path.display().to_string(),
+        _ => data.file.clone(),
     };
-    train_rows(&rows, opts, data).map_err(|e| anyhow::anyhow!("{}: {e:#}", path.display()))
+    train_rows(&rows, opts, data).map_err(|e| anyhow::anyhow!("{what}: {e:#}"))
 }
