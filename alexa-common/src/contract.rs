@@ -137,6 +137,18 @@ impl Feature {
         FEATURE_NAMES[self as usize]
     }
 
+    /// Largest value the kernel's field for the feature holds (`Features`).
+    pub const fn max_value(self) -> u64 {
+        match self {
+            Feature::DeltaUs => u64::MAX,
+            Feature::Length | Feature::PayloadLen | Feature::Delta | Feature::FlowIndex => {
+                u32::MAX as u64
+            }
+            Feature::Dstport | Feature::Srcport | Feature::RecordLen => u16::MAX as u64,
+            _ => u8::MAX as u64,
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Feature> {
         FEATURE_NAMES
             .iter()

@@ -323,14 +323,20 @@ pub fn looks_like_dataset(path: &Path) -> bool {
 /// `23.0`) and `content_type` as empty or NaN when there is none (0).
 pub fn parse_feature(f: Feature, cell: &str) -> Result<u64> {
     let cell = cell.trim();
-    match f {
-        Feature::ContentType if cell.is_empty() || cell.eq_ignore_ascii_case("nan") => Ok(0),
-        _ => {
-            let int = cell.strip_suffix(".0").unwrap_or(cell);
-            int.parse::<u64>()
-                .map_err(|_| anyhow::anyhow!("not a non-negative integer"))
-        }
+    if f == Feature::ContentType && (cell.is_empty() || cell.eq_ignore_ascii_case("nan")) {
+        return Ok(0);
     }
+    let int = cell.strip_suffix(".0").unwrap_or(cell);
+    let v = int
+        .parse::<u64>()
+        .map_err(|_| anyhow::anyhow!("not a non-negative integer"))?;
+    if v > f.max_value() {
+        bail!(
+            "more than the kernel's {}-bit field holds",
+            64 - f.max_value().leading_zeros()
+        );
+    }
+    Ok(v)
 }
 
 #[cfg(test)]
@@ -429,6 +435,13 @@ mod tests {
         assert_eq!(parse_feature(Feature::HighestLayer, "3.0").unwrap(), 3);
         assert_eq!(parse_feature(Feature::Delta, "30000").unwrap(), 30_000);
         assert!(parse_feature(Feature::Delta, "0.5").is_err());
+        assert_eq!(
+            parse_feature(Feature::Delta, "4294967295").unwrap(),
+            u32::MAX as u64
+        );
+        let e = parse_feature(Feature::Delta, "4294967296").unwrap_err();
+        assert!(e.to_string().contains("32-bit"), "{e}");
+        assert!(parse_feature(Feature::AckFlag, "256").is_err());
         assert!(parse_feature(Feature::Length, "-1").is_err());
     }
 }

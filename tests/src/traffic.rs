@@ -1,8 +1,11 @@
-//! Deterministic traffic for the agent's end-to-end tests: UDP flows of a
-//! chosen size from the device namespace, a counting receiver on the other
-//! side, and a model trained (by the real `alexa train`) on a rule the tests
-//! can predict from the payload length alone: 1000+ bytes `not_justified`,
-//! 500..999 `justified`, shorter `expected`.
+//! Deterministic traffic for the agent's end-to-end tests: flows of TCP
+//! segments of a chosen size from the device namespace (crafted on a raw
+//! socket: one flow, in-order sequence numbers, no handshake, so each
+//! segment is exactly one packet of a known length), a counting receiver on
+//! the other side, and a model trained (by the real `alexa train`) on a rule
+//! the tests can predict from the payload length alone: 1000+ bytes
+//! `not_justified`, 500..999 `justified`, shorter `expected`. TCP, not UDP:
+//! the contract classifies UDP `not_relevant` by rule, without the model.
 
 use std::{collections::HashMap, path::Path, process::Command, time::Duration};
 
@@ -36,7 +39,8 @@ pub fn rule_model(dir: &Path) -> std::path::PathBuf {
         ] {
             for _ in 0..3 {
                 csv.push_str(&format!(
-                    "2026-01-01 00:00:00.000000,{len},10.0.0.1,{port},2,0.001000,0,1,0,1,{},40000,17,0,1,0\n",
+                    "2026-01-01 00:00:00.000000,{},10.0.0.1,{port},2,0,1,1,,1,{},{len},1000,0,40000,6,24,1,0\n",
+                    54 + len,
                     rule_class(len)
                 ));
             }
@@ -50,7 +54,7 @@ pub fn rule_model(dir: &Path) -> std::path::PathBuf {
         .arg(&data)
         .arg("--out")
         .arg(&model)
-        .args(["--features", "length", "--class-weight", "none"])
+        .args(["--features", "payload_len", "--class-weight", "none"])
         .output()
         .expect("run alexa train");
     assert!(
@@ -61,36 +65,36 @@ pub fn rule_model(dir: &Path) -> std::path::PathBuf {
     model
 }
 
-/// A UDP receiver in `ns` counting datagrams per destination port.
-pub struct UdpSink {
+/// A receiver in `ns` counting the TCP segments that arrive, per
+/// destination port (a raw socket: no listener, the stack answers RST).
+pub struct SegmentSink {
     _proc: Running,
     file: std::path::PathBuf,
 }
 
-impl UdpSink {
-    pub fn start(ns: &Netns, ports: &[u16], file: &Path) -> UdpSink {
+impl SegmentSink {
+    pub fn start(ns: &Netns, ports: &[u16], file: &Path) -> SegmentSink {
         let _ = std::fs::remove_file(file);
         let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
         let script = format!(
             "
-import socket, selectors, json, time, os
-sel = selectors.DefaultSelector()
-counts = {{}}
-for p in [{ports}]:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-    s.bind(('0.0.0.0', p)); s.setblocking(False)
-    sel.register(s, selectors.EVENT_READ, p)
-    counts[p] = 0
+import socket, select, json, time, os
+counts = {{p: 0 for p in [{ports}]}}
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+s.setblocking(False)
 last = 0
 while True:
-    for key, _ in sel.select(0.05):
+    if select.select([s], [], [], 0.05)[0]:
         while True:
             try:
-                key.fileobj.recv(65536)
+                ip = s.recv(65536)
             except BlockingIOError:
                 break
-            counts[key.data] += 1
+            ihl = (ip[0] & 15) * 4
+            port = int.from_bytes(ip[ihl + 2:ihl + 4], 'big')
+            if port in counts:
+                counts[port] += 1
     if time.time() - last > 0.05:
         with open('{f}.tmp', 'w') as out:
             json.dump(counts, out)
@@ -105,13 +109,13 @@ while True:
                 .args(["netns", "exec", &ns.name, "python3", "-c"])
                 .arg(script),
         );
-        let sink = UdpSink {
+        let sink = SegmentSink {
             _proc: proc,
             file: file.to_owned(),
         };
         assert!(
             wait_for(Duration::from_secs(5), || sink.file.exists()),
-            "the UDP receiver did not start"
+            "the segment receiver did not start"
         );
         sink
     }
@@ -138,9 +142,10 @@ while True:
     }
 }
 
-/// Sends `count` datagrams of `len` bytes from `ns`, one flow (source port
-/// `sport`) to `dst:dport`, `gap_ms` apart.
-pub fn send_udp(
+/// Sends `count` TCP segments (ACK, PSH) of `len` payload bytes from `ns`,
+/// one flow (source port `sport`) to `dst:dport`, `gap_ms` apart, with
+/// consecutive sequence numbers (no segment is a retransmission).
+pub fn send_segments(
     ns: &Netns,
     dst: &str,
     sport: u16,
@@ -151,12 +156,25 @@ pub fn send_udp(
 ) {
     ns.exec(&format!(
         "python3 -c \"
-import socket, time
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-u.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-u.bind(('0.0.0.0', {sport}))
+import socket, struct, time
+def csum(b):
+    b += bytes(len(b) % 2)
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    s += s >> 16
+    return ~s & 0xffff
+probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+probe.connect(('{dst}', {dport}))
+src = probe.getsockname()[0]
+r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+seq = 1000
 for i in range({count}):
-    u.sendto(bytes({len}), ('{dst}', {dport}))
+    payload = bytes({len})
+    hdr = struct.pack('!HHIIBBHHH', {sport}, {dport}, seq, 1, 5 << 4, 0x18, 65535, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton('{dst}') + struct.pack('!BBH', 0, 6, 20 + {len})
+    c = csum(pseudo + hdr + payload)
+    r.sendto(hdr[:16] + struct.pack('!H', c) + hdr[18:] + payload, ('{dst}', 0))
+    seq += {len}
     time.sleep({gap})
 \"",
         gap = gap_ms as f64 / 1000.0

@@ -10,7 +10,7 @@ use alexa_tests::{
     agent::{wait_for, Agent},
     netns::{veth_pair, Netns},
     privileged,
-    traffic::{rule_model, send_udp, UdpSink, BIG, MID, SMALL},
+    traffic::{rule_model, send_segments, SegmentSink, BIG, MID, SMALL},
 };
 use serde_json::Value;
 
@@ -53,11 +53,11 @@ impl Bed {
         all.extend_from_slice(args);
         self.agent.start("egw0", &all);
     }
-    fn sink(&self, ports: &[u16]) -> UdpSink {
-        UdpSink::start(&self.gw, ports, &self.agent.dir.join("sink.json"))
+    fn sink(&self, ports: &[u16]) -> SegmentSink {
+        SegmentSink::start(&self.gw, ports, &self.agent.dir.join("sink.json"))
     }
     fn send(&self, sport: u16, dport: u16, len: usize, count: usize) {
-        send_udp(&self.dev, GW, sport, dport, len, count, 2);
+        send_segments(&self.dev, GW, sport, dport, len, count, 2);
     }
     fn xdp_attached(&self) -> bool {
         let out = self.gw.exec("ip link show egw0");
@@ -183,7 +183,7 @@ fn enforce_drops_by_policy_monitor_drops_nothing_and_evidence_and_metrics_agree(
             "-e",
             "frame.cap_len",
             "-e",
-            "udp.dstport",
+            "tcp.dstport",
             "-e",
             "frame.comment",
         ])

@@ -11,7 +11,7 @@ use alexa_tests::{
     netns::{veth_pair, Netns},
     privileged,
     synth::Rng,
-    traffic::{rule_model, send_udp, UdpSink, BIG, SMALL},
+    traffic::{rule_model, send_segments, SegmentSink, BIG, SMALL},
 };
 
 const DEV: &str = "10.81.0.2";
@@ -24,7 +24,8 @@ fn everything_leaks(dir: &std::path::Path) -> std::path::PathBuf {
     csv.push('\n');
     for len in [0, 10, 100, 1000, 1400] {
         csv.push_str(&format!(
-            "2026-01-01 00:00:00.000000,{len},10.0.0.1,443,2,0.001000,0,1,0,1,not_justified,40000,17,0,1,0\n"
+            "2026-01-01 00:00:00.000000,{},10.0.0.1,443,2,0,1,1,,1,not_justified,{len},1000,0,40000,6,24,1,0\n",
+            54 + len
         ));
     }
     let data = dir.join("leaks.csv");
@@ -79,9 +80,9 @@ fn a_hostile_model_changes_classes_never_who_is_watched() {
             "enforce",
         ],
     );
-    let sink = UdpSink::start(&gw, &[7000, 7001], &agent.dir.join("sink.json"));
+    let sink = SegmentSink::start(&gw, &[7000, 7001], &agent.dir.join("sink.json"));
     // The device's packets: all dropped, as the model says.
-    send_udp(&dev, GW, 44000, 7000, SMALL, 20, 2);
+    send_segments(&dev, GW, 44000, 7000, SMALL, 20, 2);
     // Another host on the same LAN, same sizes, same server: untouched.
     dev.exec(&format!(
         "python3 -c \"
@@ -127,7 +128,7 @@ fn sigkill_during_model_swaps_under_an_upload_never_lets_it_through() {
             "0,0,0",
         ],
     );
-    let sink = UdpSink::start(&gw, &[7000], &agent.dir.join("sink.json"));
+    let sink = SegmentSink::start(&gw, &[7000], &agent.dir.join("sink.json"));
     // A steady upload both models call not_justified, for the whole test.
     let upload = Running::spawn(
         Command::new("ip")

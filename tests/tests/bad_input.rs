@@ -486,7 +486,7 @@ fn datasets(dir: &Scratch) -> Vec<(PathBuf, Vec<String>, &'static [&'static str]
             commands,
         ));
     };
-    let row = "0,443,1,0.0,0,1,0,syn";
+    let row = "0,443,1,0,0,1,0,syn";
     add(
         "header-only.csv",
         &format!("{DATASET_HEADER}\n"),
@@ -501,13 +501,13 @@ fn datasets(dir: &Scratch) -> Vec<(PathBuf, Vec<String>, &'static [&'static str]
     );
     add(
         "delta-overflow.csv",
-        &format!("{DATASET_HEADER}\n{row}\n1,443,1,18446744073710,0,1,0,ack\n"),
-        &["line 3", "column 4 (`delta`)", "64 bits"],
+        &format!("{DATASET_HEADER}\n{row}\n1,443,1,4294967296,0,1,0,ack\n"),
+        &["line 3", "column 4 (`delta`)", "32-bit"],
         MODEL,
     );
     add(
         "unknown-class.csv",
-        &format!("{DATASET_HEADER}\n{row}\n1,443,1,0.5,0,1,0,bogus\n"),
+        &format!("{DATASET_HEADER}\n{row}\n1,443,1,5,0,1,0,bogus\n"),
         &["line 3", "unknown class `bogus`"],
         CLASSES,
     );
@@ -519,13 +519,13 @@ fn datasets(dir: &Scratch) -> Vec<(PathBuf, Vec<String>, &'static [&'static str]
     );
     add(
         "bare-cr.csv",
-        &format!("{DATASET_HEADER}\r{row}\r{row}\r1,443,1,0.5,0,1,0,bogus\r"),
+        &format!("{DATASET_HEADER}\r{row}\r{row}\r1,443,1,5,0,1,0,bogus\r"),
         &["line 4", "unknown class `bogus`"],
         CLASSES,
     );
     add(
         "quoted-newline.csv",
-        &format!("{DATASET_HEADER}\n{row}\n1,443,1,0.5,0,1,0,\"sy\nn\"\n"),
+        &format!("{DATASET_HEADER}\n{row}\n1,443,1,5,0,1,0,\"sy\nn\"\n"),
         &["line 3", "unknown class `sy\\nn`"],
         CLASSES,
     );
@@ -541,7 +541,7 @@ fn every_offline_subcommand_refuses_bad_input_in_one_line() {
     save(&small_model(), &good_model).unwrap();
     let good_dataset = dir.write(
         "good.csv",
-        format!("{DATASET_HEADER}\n0,443,1,0.0,0,1,0,syn\n1400,443,0,0.002,1,1,23,expected\n"),
+        format!("{DATASET_HEADER}\n0,443,1,0,0,1,0,syn\n1400,443,0,2,1,1,23,expected\n"),
     );
     std::fs::create_dir(dir.path("adir")).unwrap();
     let locked = dir.write("locked.bin", b"secret");

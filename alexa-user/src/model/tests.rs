@@ -108,16 +108,10 @@ fn synthetic(seed: u64, n: usize, noise: u64) -> Vec<DatasetRow> {
     rows
 }
 
-/// Largest value the kernel's field for `f` holds.
+/// Largest value the kernel's field for `f` holds (delta_us: far beyond
+/// any capture, and below what an f64 holds exactly).
 fn max_value(f: Feature) -> u64 {
-    match f {
-        Feature::DeltaUs => 1 << 40,
-        Feature::Delta | Feature::Length | Feature::PayloadLen | Feature::FlowIndex => {
-            u32::MAX as u64
-        }
-        Feature::Dstport | Feature::Srcport | Feature::RecordLen => u16::MAX as u64,
-        _ => u8::MAX as u64,
-    }
+    f.max_value().min(1 << 40)
 }
 
 fn records(rows: &[DatasetRow], features: &[Feature]) -> Array2<f64> {
