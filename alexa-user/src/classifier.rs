@@ -58,6 +58,17 @@ pub const DEFAULT_QUARANTINE_PACKETS: u32 = 20;
 pub const DEFAULT_QUARANTINE_WINDOW_MS: u32 = 2_000;
 pub const DEFAULT_QUARANTINE_HOLD_MS: u32 = 60_000;
 
+/// The quarantine rule the agent starts with.
+pub fn default_quarantine_rule() -> alexa_common::QuarantineRule {
+    Config {
+        quarantine_packets: DEFAULT_QUARANTINE_PACKETS,
+        quarantine_window_ms: DEFAULT_QUARANTINE_WINDOW_MS,
+        quarantine_hold_ms: DEFAULT_QUARANTINE_HOLD_MS,
+        ..Config::default()
+    }
+    .quarantine_rule()
+}
+
 /// How an attach went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Attached {

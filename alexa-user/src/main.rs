@@ -92,6 +92,18 @@ enum Command {
         #[arg(long, value_name = "N")]
         jobs: Option<usize>,
     },
+    /// A model's safety on real captures of legitimate sessions: with the
+    /// microphone on, how many packets it would drop and which connections
+    /// it would quarantine; muted, how much of the uploads it catches.
+    Safety {
+        #[arg(required = true, value_name = "CAPTURE")]
+        captures: Vec<PathBuf>,
+        #[arg(long, value_name = "MODEL.json")]
+        model: PathBuf,
+        /// The recorded device, by IP or MAC address (repeat for several).
+        #[arg(long = "device", value_name = "ADDR|MAC", required = true)]
+        devices: Vec<Device>,
+    },
     /// Label every packet a device sent in a capture by the published
     /// dataset's rules: LABELS.csv for `extract --labels`.
     Label {
@@ -385,6 +397,11 @@ fn dispatch(cli: Cli) -> Result<()> {
             prepare::PrepareOptions { ack_keep, seed },
             jobs,
         ),
+        Command::Safety {
+            captures,
+            model,
+            devices,
+        } => safety(&captures, &model, &devices),
         Command::Label {
             capture,
             devices,
@@ -776,6 +793,27 @@ fn detach(pin_dir: &std::path::Path, socket: &std::path::Path) -> Result<()> {
             removed.join(", "),
             pin_dir.display()
         );
+    }
+    Ok(())
+}
+
+/// `alexa safety`: one line per capture, the totals, and a non-zero exit
+/// when a target is missed.
+fn safety(captures: &[PathBuf], model: &std::path::Path, devices: &[Device]) -> Result<()> {
+    use alexa::model::safety::{check_capture, Safety};
+    let m = alexa::model::load(model)?;
+    let set = device_set(devices);
+    let rule = alexa::classifier::default_quarantine_rule();
+    let mut total = Safety::default();
+    for c in captures {
+        let s = check_capture(&m, c, &set, &rule)?;
+        println!("{}: {}", c.display(), s.summary());
+        total.add(&s);
+    }
+    println!("total ({} captures): {}", captures.len(), total.summary());
+    let failures = total.failures();
+    if !failures.is_empty() {
+        anyhow::bail!("safety targets missed: {}", failures.join("; "));
     }
     Ok(())
 }

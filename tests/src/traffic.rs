@@ -154,8 +154,38 @@ pub fn send_segments(
     count: usize,
     gap_ms: u64,
 ) {
-    ns.exec(&format!(
-        "python3 -c \"
+    ns.exec(&segments_script(
+        None, dst, sport, dport, len, count, gap_ms,
+    ));
+}
+
+/// [`send_segments`] from source address `src` (another host in `ns`).
+#[expect(clippy::too_many_arguments, reason = "a flow's every parameter")]
+pub fn send_segments_from(
+    ns: &Netns,
+    src: &str,
+    dst: &str,
+    sport: u16,
+    dport: u16,
+    len: usize,
+    count: usize,
+    gap_ms: u64,
+) {
+    ns.exec(&segments_script(
+        Some(src),
+        dst,
+        sport,
+        dport,
+        len,
+        count,
+        gap_ms,
+    ));
+}
+
+/// Python that defines `segment(src, dst, sport, dport, seq, payload)`, a
+/// TCP segment (ACK, PSH) with its checksum, and `r`, the raw socket to send
+/// it on (`r.sendto(segment(...), (dst, 0))`).
+const SEGMENT_PY: &str = "
 import socket, struct, time
 def csum(b):
     b += bytes(len(b) % 2)
@@ -163,20 +193,62 @@ def csum(b):
     s = (s >> 16) + (s & 0xffff)
     s += s >> 16
     return ~s & 0xffff
-probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-probe.connect(('{dst}', {dport}))
-src = probe.getsockname()[0]
+def segment(src, dst, sport, dport, seq, payload):
+    hdr = struct.pack('!HHIIBBHHH', sport, dport, seq, 1, 5 << 4, 0x18, 65535, 0, 0)
+    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack('!BBH', 0, 6, 20 + len(payload))
+    return hdr[:16] + struct.pack('!H', csum(pseudo + hdr + payload)) + hdr[18:] + payload
+def source_for(dst):
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    probe.connect((dst, 9))
+    return probe.getsockname()[0]
 r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+";
+
+/// The shell command that sends the segments: `count` of them (0: for
+/// 60 s), from `src` (default: the route's source address).
+pub fn segments_script(
+    src: Option<&str>,
+    dst: &str,
+    sport: u16,
+    dport: u16,
+    len: usize,
+    count: usize,
+    gap_ms: u64,
+) -> String {
+    format!(
+        "python3 -c \"{SEGMENT_PY}
+src = '{src}' or source_for('{dst}')
+r.bind((src, 0))
 seq = 1000
-for i in range({count}):
-    payload = bytes({len})
-    hdr = struct.pack('!HHIIBBHHH', {sport}, {dport}, seq, 1, 5 << 4, 0x18, 65535, 0, 0)
-    pseudo = socket.inet_aton(src) + socket.inet_aton('{dst}') + struct.pack('!BBH', 0, 6, 20 + {len})
-    c = csum(pseudo + hdr + payload)
-    r.sendto(hdr[:16] + struct.pack('!H', c) + hdr[18:] + payload, ('{dst}', 0))
+end = time.time() + 60
+i = 0
+while ({count} == 0 and time.time() < end) or i < {count}:
+    r.sendto(segment(src, '{dst}', {sport}, {dport}, seq, bytes({len})), ('{dst}', 0))
     seq += {len}
+    i += 1
     time.sleep({gap})
 \"",
+        src = src.unwrap_or(""),
         gap = gap_ms as f64 / 1000.0
-    ));
+    )
+}
+
+/// Python (for `python3 -c`) sending segments of varied sizes (0–1399
+/// bytes) to 50 ports of `dst`, one flow per port, for `seconds`.
+pub fn varied_segments_py(dst: &str, seconds: u32) -> String {
+    format!(
+        "{SEGMENT_PY}
+src = source_for('{dst}')
+seqs = {{}}
+end = time.time() + {seconds}
+i = 0
+while time.time() < end:
+    port = 1000 + i % 50
+    n = i % 1400
+    seq = seqs.get(port, 1000)
+    r.sendto(segment(src, '{dst}', 40000, port, seq, bytes(n)), ('{dst}', 0))
+    seqs[port] = seq + n
+    i += 1
+"
+    )
 }

@@ -201,7 +201,7 @@ fn enforce_drops_by_policy_monitor_drops_nothing_and_evidence_and_metrics_agree(
     assert_eq!(rows.len(), 30, "evidence frames:\n{}", rows.join("\n"));
     for r in &rows {
         let f: Vec<&str> = r.split('\t').collect();
-        assert_eq!(f[0], (BIG + 8 + 20 + 14).to_string(), "{r}");
+        assert_eq!(f[0], (BIG + 20 + 20 + 14).to_string(), "{r}");
         assert_eq!(f[1], "128", "snap length: {r}");
         assert_eq!(f[2], "4444", "{r}");
         assert!(f[3].contains("class=not_justified action=drop"), "{r}");

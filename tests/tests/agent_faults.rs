@@ -11,7 +11,9 @@ use alexa_tests::{
     netns::{veth_pair, Netns},
     privileged,
     synth::Rng,
-    traffic::{rule_model, send_segments, SegmentSink, BIG, SMALL},
+    traffic::{
+        rule_model, segments_script, send_segments, send_segments_from, SegmentSink, BIG, SMALL,
+    },
 };
 
 const DEV: &str = "10.81.0.2";
@@ -84,13 +86,7 @@ fn a_hostile_model_changes_classes_never_who_is_watched() {
     // The device's packets: all dropped, as the model says.
     send_segments(&dev, GW, 44000, 7000, SMALL, 20, 2);
     // Another host on the same LAN, same sizes, same server: untouched.
-    dev.exec(&format!(
-        "python3 -c \"
-import socket
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('{OTHER}', 44001))
-for i in range(20): u.sendto(bytes({SMALL}), ('{GW}', 7001))
-\""
-    ));
+    send_segments_from(&dev, OTHER, GW, 44001, 7001, SMALL, 20, 2);
     let got = sink.settled();
     assert_eq!(
         got[&7000], 0,
@@ -132,16 +128,8 @@ fn sigkill_during_model_swaps_under_an_upload_never_lets_it_through() {
     // A steady upload both models call not_justified, for the whole test.
     let upload = Running::spawn(
         Command::new("ip")
-            .args(["netns", "exec", &dev.name, "python3", "-c"])
-            .arg(format!(
-                "
-import socket, time
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-end = time.time() + 60
-while time.time() < end:
-    u.sendto(bytes({BIG}), ('{GW}', 7000)); time.sleep(0.0005)
-"
-            )),
+            .args(["netns", "exec", &dev.name, "sh", "-c"])
+            .arg(segments_script(None, GW, 44002, 7000, BIG, 0, 1)),
     );
     let mut rng = Rng::new(7);
     let mut last = agent.status()["counters"].clone();

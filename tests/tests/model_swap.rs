@@ -5,7 +5,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use alexa::classifier::{decode_event, AttachMode, Classifier};
-use alexa_common::{tree::walk_slice, CLASS_NONE};
+use alexa_common::{tree::classify_slice, CLASS_NONE};
 use alexa_tests::{
     agent::Running,
     netns::{veth_pair, Netns},
@@ -39,20 +39,12 @@ fn swapping_models_under_traffic_never_mixes_trees() {
     drop(entered);
     let mut ring = classifier.take_events().unwrap();
 
-    // A steady stream of varied UDP and TCP packets from the device.
+    // A steady stream of varied TCP segments from the device (UDP would be
+    // not_relevant by rule, whatever the tree).
     let mut traffic = Running::spawn(
         std::process::Command::new("ip")
             .args(["netns", "exec", &dev.name, "python3", "-c"])
-            .arg(
-                "
-import socket, time
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-end = time.time() + 30
-i = 0
-while time.time() < end:
-    u.sendto(bytes(i % 1400), ('10.78.0.1', 1000 + i % 50)); i += 1
-",
-            ),
+            .arg(alexa_tests::traffic::varied_segments_py("10.78.0.1", 30)),
     );
 
     let mut seen: HashMap<u32, u64> = HashMap::new();
@@ -74,7 +66,7 @@ while time.time() < end:
                     ev.model_version
                 );
             };
-            let want = walk_slice(&trees[tree], &ev.features).unwrap_or(CLASS_NONE);
+            let want = classify_slice(&trees[tree], &ev.features).unwrap_or(CLASS_NONE);
             assert_eq!(
                 ev.class, want,
                 "version {} classified a packet unlike its own tree",

@@ -8,6 +8,7 @@ pub mod crossval;
 pub mod evaluate;
 pub mod file;
 pub mod report;
+pub mod safety;
 pub mod train;
 
 use std::{io::Write as _, path::Path};

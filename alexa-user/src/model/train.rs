@@ -148,6 +148,17 @@ impl Trained {
     }
 }
 
+/// A class weight as linfa-trees takes it: an f32 multiple of 1/64. Its
+/// split search moves samples between the two sides by adding and
+/// subtracting weights; with arbitrary f32 weights the sums drift, a side
+/// left empty keeps a non-zero total, and linfa asserts on its class counts
+/// (a panic seen on the published dataset, depending on row order). Sums of
+/// multiples of 1/64 are exact in f32 up to 2^18 of total weight (balanced
+/// weights total the row count).
+fn sample_weight(w: f64) -> f32 {
+    ((w * 64.0).round().max(1.0) / 64.0) as f32
+}
+
 /// Per-class weights (index = class id).
 pub fn class_weights(rows: &[DatasetRow], how: ClassWeight) -> [f64; NUM_CLASSES] {
     let mut counts = [0u64; NUM_CLASSES];
@@ -244,7 +255,7 @@ pub fn train_rows(rows: &[DatasetRow], opts: &TrainOptions, data: DataInfo) -> R
             x[(i, j)] = r.values[*f as usize] as f64;
         }
         y[i] = c as usize;
-        weights[i] = cw[c as usize] as f32;
+        weights[i] = sample_weight(cw[c as usize]);
     }
     let names: Vec<&str> = opts.features.iter().map(|f| f.name()).collect();
     let ds = Dataset::new(x, y)
