@@ -10,7 +10,7 @@ use alexa_common::{
 use anyhow::{bail, Result};
 
 /// The trained tree, as the crate decided it: a split sends `x` left when
-/// `(x as f64) < split` (linfa-trees' prediction rule).
+/// `(x as f64) < split` (the trainer's rule, `cart`).
 #[derive(Clone, Debug, PartialEq)]
 pub enum FloatTree {
     Split {

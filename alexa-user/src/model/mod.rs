@@ -3,6 +3,7 @@
 //! capture in user space with the same compiled walk the kernel runs.
 //! docs/model.md documents the schema and the choices.
 
+pub mod cart;
 pub mod compile;
 pub mod crossval;
 pub mod evaluate;

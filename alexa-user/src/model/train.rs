@@ -1,18 +1,10 @@
-//! `alexa train`: a CART tree (linfa-trees) on a dataset CSV, compiled to
-//! the kernel's form and written as MODEL.json.
+//! `alexa train`: a CART tree (`cart`) on dataset CSVs, compiled to the
+//! kernel's form and written as MODEL.json.
 
 use std::{collections::BTreeMap, path::Path};
 
-use alexa_common::{
-    tree::{classify_slice, TREE_MAX_DEPTH},
-    Feature, Features, CLASS_NAMES, NUM_CLASSES, NUM_FEATURES, NUM_PAPER_FEATURES,
-};
-use anyhow::{bail, Context as _, Result};
-use linfa::{prelude::Fit as _, Dataset};
-use linfa_trees::{DecisionTree, SplitQuality, TreeNode};
-use ndarray::{Array1, Array2};
-
 use super::{
+    cart,
     compile::{compile, FloatTree},
     evaluate::{round6, Confusion},
     file::{
@@ -23,9 +15,14 @@ use super::{
 use crate::dataset::{
     common_features, load_dataset, load_distinct, Columns, DatasetFiles, DatasetRow,
 };
+use alexa_common::{
+    tree::{classify_slice, TREE_MAX_DEPTH},
+    Feature, Features, CLASS_NAMES, NUM_CLASSES, NUM_FEATURES, NUM_PAPER_FEATURES,
+};
+use anyhow::{bail, Context as _, Result};
 
 /// The learner named in model files.
-pub const LEARNER: &str = "CART, linfa-trees 0.8.1 (gini)";
+pub const LEARNER: &str = "CART, alexa (weighted gini)";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClassWeight {
@@ -137,7 +134,6 @@ pub fn row_features(values: &[u64; NUM_FEATURES]) -> Features {
 
 /// Everything training made.
 pub struct Trained {
-    pub tree: DecisionTree<f64, usize>,
     pub float: FloatTree,
     pub model: Model,
 }
@@ -146,17 +142,6 @@ impl Trained {
     pub fn file(&self) -> &ModelFile {
         &self.model.file
     }
-}
-
-/// A class weight as linfa-trees takes it: an f32 multiple of 1/64. Its
-/// split search moves samples between the two sides by adding and
-/// subtracting weights; with arbitrary f32 weights the sums drift, a side
-/// left empty keeps a non-zero total, and linfa asserts on its class counts
-/// (a panic seen on the published dataset, depending on row order). Sums of
-/// multiples of 1/64 are exact in f32 up to 2^18 of total weight (balanced
-/// weights total the row count).
-fn sample_weight(w: f64) -> f32 {
-    ((w * 64.0).round().max(1.0) / 64.0) as f32
 }
 
 /// Per-class weights (index = class id).
@@ -179,29 +164,6 @@ pub fn class_weights(rows: &[DatasetRow], how: ClassWeight) -> [f64; NUM_CLASSES
         }
     }
     w
-}
-
-fn convert(node: &TreeNode<f64, usize>, features: &[Feature]) -> FloatTree {
-    if node.is_leaf() {
-        return FloatTree::Leaf {
-            class: node.prediction().expect("a leaf predicts") as u8,
-        };
-    }
-    let (idx, split, impurity_decrease) = node.split();
-    let children = node.children();
-    let child = |i: usize| {
-        Box::new(convert(
-            children[i].as_ref().expect("a split has two children"),
-            features,
-        ))
-    };
-    FloatTree::Split {
-        feature: features[idx],
-        split,
-        impurity_decrease,
-        left: child(0),
-        right: child(1),
-    }
 }
 
 /// Weighted impurity decrease per feature (mean decrease in impurity, each
@@ -242,34 +204,32 @@ pub fn train_rows(rows: &[DatasetRow], opts: &TrainOptions, data: DataInfo) -> R
             opts.max_depth
         );
     }
-    let nf = opts.features.len();
-    let mut x = Array2::<f64>::zeros((rows.len(), nf));
-    let mut y = Array1::<usize>::zeros(rows.len());
     let cw = class_weights(rows, opts.class_weight);
-    let mut weights = Array1::<f32>::zeros(rows.len());
-    for (i, r) in rows.iter().enumerate() {
-        let c = r
-            .class
-            .with_context(|| format!("line {}: no class", r.line))?;
-        for (j, f) in opts.features.iter().enumerate() {
-            x[(i, j)] = r.values[*f as usize] as f64;
-        }
-        y[i] = c as usize;
-        weights[i] = sample_weight(cw[c as usize]);
-    }
-    let names: Vec<&str> = opts.features.iter().map(|f| f.name()).collect();
-    let ds = Dataset::new(x, y)
-        .with_weights(weights)
-        .with_feature_names(names);
-    let min_leaf = opts.min_samples_leaf.max(1) as f32;
-    let tree = DecisionTree::params()
-        .split_quality(SplitQuality::Gini)
-        .max_depth(Some(opts.max_depth as usize))
-        .min_weight_leaf(min_leaf)
-        .min_weight_split(2.0 * min_leaf)
-        .fit(&ds)
-        .context("training failed")?;
-    let float = convert(tree.root_node(), &opts.features);
+    let samples = rows
+        .iter()
+        .map(|r| {
+            let class = r
+                .class
+                .with_context(|| format!("line {}: no class", r.line))?;
+            Ok(cart::Sample {
+                values: opts
+                    .features
+                    .iter()
+                    .map(|f| r.values[*f as usize])
+                    .collect(),
+                class,
+                weight: cw[class as usize],
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let float = cart::fit(
+        &samples,
+        &opts.features,
+        &cart::Params {
+            max_depth: opts.max_depth,
+            min_weight_leaf: opts.min_samples_leaf.max(1) as f64,
+        },
+    );
     let compiled = compile(&float)?;
 
     // Rows reaching each node, and the training metrics of the compiled tree.
@@ -367,7 +327,7 @@ pub fn train_rows(rows: &[DatasetRow], opts: &TrainOptions, data: DataInfo) -> R
         },
     };
     let model = file::validate(file).context("the trained model does not validate")?;
-    Ok(Trained { tree, float, model })
+    Ok(Trained { float, model })
 }
 
 pub use crate::dataset::sha256_hex;
