@@ -13,8 +13,10 @@ pub mod traffic;
 pub mod trees;
 pub mod wire;
 
-/// The shipped model, `models/echo.json`.
+/// The shipped model, `models/echo.json` (trained on real traffic).
 pub const SHIPPED_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json");
+/// The simulator's model, `models/sim.json`, for replays of simulated sessions.
+pub const SIM_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/sim.json");
 
 /// True when privileged tests can run. Outside CI without root they skip
 /// (saying so); in CI (`CI` set) they must run, so this panics instead.

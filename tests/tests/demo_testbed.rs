@@ -19,8 +19,9 @@ const CONFIG: SessionConfig = SessionConfig {
     gap_cap: Duration::from_millis(100),
 };
 
+/// The simulated day is judged with the simulator's model (models/README.md).
 fn model() -> String {
-    alexa_tests::SHIPPED_MODEL.to_owned()
+    alexa_tests::SIM_MODEL.to_owned()
 }
 
 /// One session through a fresh testbed with the agent in `mode`.

@@ -19,7 +19,7 @@ pub fn run(args: &[String]) -> Result<()> {
     crate::util::build_release_with_driver("demo")?;
     let mut cmd = Command::new("target/release/demo");
     cmd.args(["--alexa", "target/release/alexa"])
-        .args(["--model", "models/echo.json"])
+        .args(["--model", "models/sim.json"])
         .args(["--out", "target/demo"])
         .args(args);
     eprintln!("xtask: running {}", show(&cmd));

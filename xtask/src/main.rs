@@ -34,7 +34,7 @@ enum Command {
     },
     /// Regenerate the fixture corpus (tests/fixtures) from real traffic in namespaces (needs root).
     Fixtures,
-    /// Reproduce models/echo.json from the simulator (seed 1) and write its held-out metrics (seed 2).
+    /// Reproduce models/echo.json (real data: ../shared/data/real) and models/sim.json (simulator), with their figures in models/README.md.
     TrainModel,
     /// The whole product in a virtual home network: a simulated Echo's day through a real gateway, the agent enforcing (needs root).
     Demo {

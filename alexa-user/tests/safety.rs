@@ -1,0 +1,54 @@
+//! The shipped model on the 55 real voice-command captures of an Echo it
+//! never saw (`../shared/data/real/echo-voice-commands`, another device and
+//! another year than its training data): with the microphone on it must not
+//! break a real conversation, muted it must stop the uploads (issue 12's
+//! targets, `alexa::model::safety`). Every capture is checked, and the
+//! figures are printed.
+
+mod common;
+
+use alexa::{
+    classifier::default_quarantine_rule,
+    device::Device,
+    model::safety::{check_capture, Safety},
+};
+use common::{real_data, VOICE_ECHO_MAC};
+
+#[test]
+fn the_shipped_model_never_breaks_a_real_conversation_and_stops_muted_uploads() {
+    let Some(real) = real_data() else { return };
+    let model = alexa::model::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../models/echo.json"
+    )))
+    .expect("the shipped model");
+    let dir = real.join("echo-voice-commands");
+    let mut captures: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .collect();
+    captures.sort();
+    assert_eq!(captures.len(), 55, "{}", dir.display());
+    let echo: Device = VOICE_ECHO_MAC.parse().unwrap();
+    let devices = Some([echo.key()].into_iter().collect());
+    let rule = default_quarantine_rule();
+    let mut total = Safety::default();
+    for c in &captures {
+        let s = check_capture(&model, c, &devices, &rule).expect("check the capture");
+        // Every capture holds a conversation and its uploads.
+        assert!(
+            s.on_packets > 100 && s.muted_app > 50,
+            "{}: {s:?}",
+            c.display()
+        );
+        assert_eq!(s.on_quarantined, 0, "{}: {}", c.display(), s.summary());
+        total.add(&s);
+    }
+    eprintln!("safety, {} captures: {}", captures.len(), total.summary());
+    // Both readings of the captures saw the same packets.
+    assert_eq!(total.on_packets, 31_545);
+    assert!(total.muted_app + total.muted_network < total.on_packets);
+    let failures = total.failures();
+    assert!(failures.is_empty(), "{}", failures.join("; "));
+}
