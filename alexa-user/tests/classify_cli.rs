@@ -1,4 +1,4 @@
-//! `alexa simulate` → `alexa classify --labels` with the shipped model: one
+//! `alexa simulate` → `alexa classify --labels` with the simulator's model: one
 //! row per labelled frame, each with a prediction, and predictions that are
 //! mostly right (the held-out metrics live in models/README.md).
 
@@ -18,11 +18,12 @@ fn alexa(args: &[&str]) -> String {
 }
 
 #[test]
-fn classify_a_simulated_capture_with_the_shipped_model() {
+fn classify_a_simulated_capture_with_the_simulators_model() {
     let dir = std::env::temp_dir().join(format!("alexa-classify-{}", std::process::id()));
     let d = dir.to_str().unwrap();
     alexa(&["simulate", "--scenario", "all", "--seed", "5", "--out", d]);
-    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json");
+    // A simulated capture: the simulator's model (models/README.md).
+    let model = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/sim.json");
     let out = format!("{d}/classified.csv");
     let log = alexa(&[
         "classify",

@@ -1,12 +1,16 @@
 //! The real Echo traffic recorded by others (`../shared/data/real`, see its
 //! README): the published labelled dataset and the voice-command captures.
 //! Kept beside the repository, never in it (licences); CI has it.
+//!
+//! Std only: `alexa-user`'s integration tests include this same file
+//! (`#[path]`), so every test finds the data, and fails without it in CI,
+//! the same way.
 
 use std::path::PathBuf;
 
 /// The voice-command captures' Echo.
-pub const VOICE_ECHO_IP: [u8; 4] = [10, 63, 7, 79];
-pub const VOICE_ECHO_MAC: [u8; 6] = [0xc4, 0x95, 0x00, 0xe3, 0x93, 0x2f];
+pub const VOICE_ECHO_IP: &str = "10.63.7.79";
+pub const VOICE_ECHO_MAC: &str = "c4:95:00:e3:93:2f";
 /// How many voice-command captures the shared folder holds.
 pub const VOICE_CAPTURES: usize = 55;
 
@@ -38,9 +42,14 @@ pub fn data_dir() -> Option<PathBuf> {
     None
 }
 
+/// The voice-command captures' folder.
+pub fn voice_dir() -> Option<PathBuf> {
+    data_dir().map(|d| d.join("echo-voice-commands"))
+}
+
 /// Every voice-command capture, sorted by name (all 55, or the test fails).
 pub fn voice_captures() -> Option<Vec<PathBuf>> {
-    let dir = data_dir()?.join("echo-voice-commands");
+    let dir = voice_dir()?;
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(|e| e.ok().map(|e| e.path()))

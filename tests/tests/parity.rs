@@ -148,7 +148,7 @@ fn real_voice_command_captures() {
             .into_iter()
             .map(move |(n, f)| (i as u64 * 1_000_000 + n, f))
     });
-    let echo = alexa::device::Device::Mac(alexa_tests::real::VOICE_ECHO_MAC);
+    let echo: alexa::device::Device = alexa_tests::real::VOICE_ECHO_MAC.parse().unwrap();
     let r = parity::check_with_model(
         "voice-command captures (frame = file index × 10^6 + frame)",
         &[echo],

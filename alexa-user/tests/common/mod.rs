@@ -6,36 +6,10 @@
 
 use std::path::{Path, PathBuf};
 
-/// The voice-command captures' Echo.
-pub const VOICE_ECHO_MAC: &str = "c4:95:00:e3:93:2f";
-
-/// `../shared/data/real`, or `$ALEXA_REAL_DATA`; `None` (skip) when it is
-/// missing outside CI.
-pub fn real_data() -> Option<PathBuf> {
-    let dir = std::env::var_os("ALEXA_REAL_DATA").map_or_else(
-        || {
-            PathBuf::from(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/../../shared/data/real"
-            ))
-        },
-        PathBuf::from,
-    );
-    if dir.join("README.md").is_file() {
-        return Some(dir);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "the shared real data is missing at {} (CI must have it; or set ALEXA_REAL_DATA)",
-            dir.display()
-        );
-    }
-    eprintln!(
-        "SKIPPED: no shared real data at {} (set ALEXA_REAL_DATA)",
-        dir.display()
-    );
-    None
-}
+#[path = "../../../tests/src/real.rs"]
+mod real;
+#[allow(unused_imports, reason = "each test file uses part of it")]
+pub use real::{data_dir as real_data, voice_captures, VOICE_ECHO_MAC};
 
 /// The published dataset's 13 files, sorted (`context/NN.csv`).
 pub fn published_files(real: &Path) -> Vec<PathBuf> {
