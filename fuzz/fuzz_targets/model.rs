@@ -25,7 +25,10 @@ fuzz_target!(|data: &[u8]| {
         b[..chunk.len()].copy_from_slice(chunk);
         let v = u64::from_le_bytes(b);
         f.delta_us = v;
+        f.delta = (v >> 4) as u32;
         f.length = v as u32;
+        f.payload_len = (v >> 12) as u32;
+        f.record_len = (v >> 40) as u16;
         f.dstport = (v >> 16) as u16;
         f.srcport = (v >> 32) as u16;
         f.flow_index = (v >> 8) as u32;
@@ -36,9 +39,12 @@ fuzz_target!(|data: &[u8]| {
     probes.push(Features {
         delta_us: u64::MAX,
         length: u32::MAX,
+        payload_len: u32::MAX,
+        delta: u32::MAX,
         flow_index: u32::MAX,
         dstport: u16::MAX,
         srcport: u16::MAX,
+        record_len: u16::MAX,
         highest_layer: u8::MAX,
         content_type: u8::MAX,
         ack_flag: 1,
