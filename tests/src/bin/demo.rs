@@ -17,7 +17,7 @@ use std::{
 
 use alexa_tests::{
     agent::Agent,
-    session::{self, Joiner, LogTail, Outcome, SessionConfig, Simulated},
+    session::{self, Joiner, LogTail, Outcome, SessionConfig, Session},
     testbed::{self, Testbed},
 };
 use anyhow::{bail, Context as _, Result};
@@ -216,7 +216,7 @@ fn run() -> Result<bool> {
     Ok(ok && !interrupted)
 }
 
-fn header(a: &Args, sim: &Simulated, planned: Duration, status: &serde_json::Value) {
+fn header(a: &Args, sim: &Session, planned: Duration, status: &serde_json::Value) {
     let mut spans: Vec<(String, f64)> = Vec::new();
     for (c, f) in sim.contexts.iter().zip(&sim.frames) {
         match spans.last_mut() {
@@ -263,7 +263,7 @@ fn header(a: &Args, sim: &Simulated, planned: Duration, status: &serde_json::Val
 /// The scrolling table of the kernel's non-pass verdicts, as the agent logs
 /// them, with a progress line under it.
 struct LiveView<'a> {
-    sim: &'a Simulated,
+    sim: &'a Session,
     tail: LogTail,
     joiner: Joiner,
     started: Instant,
@@ -276,7 +276,7 @@ struct LiveView<'a> {
 }
 
 impl<'a> LiveView<'a> {
-    fn new(sim: &'a Simulated, log: &Path) -> Self {
+    fn new(sim: &'a Session, log: &Path) -> Self {
         eprintln!(
             "{:>6} {:<3} {:<13} {:<13} {:<6} {:<21} {:>5}",
             "time", "mic", "label", "kernel says", "action", "destination", "bytes"
@@ -374,7 +374,7 @@ impl<'a> LiveView<'a> {
 }
 
 /// One line per frame: label, verdict, fate.
-fn write_frames(path: &Path, sim: &Simulated, run: &session::Run, o: &Outcome) -> Result<()> {
+fn write_frames(path: &Path, sim: &Session, run: &session::Run, o: &Outcome) -> Result<()> {
     let mut w = std::io::BufWriter::new(
         std::fs::File::create(path)
             .with_context(|| format!("{}: cannot create", path.display()))?,
@@ -410,7 +410,7 @@ fn write_frames(path: &Path, sim: &Simulated, run: &session::Run, o: &Outcome) -
     Ok(())
 }
 
-fn summary(a: &Args, sim: &Simulated, run: &session::Run, o: &Outcome, out: &Path) -> String {
+fn summary(a: &Args, sim: &Session, run: &session::Run, o: &Outcome, out: &Path) -> String {
     use std::fmt::Write as _;
     let t = &o.total;
     let mut s = String::new();
