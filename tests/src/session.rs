@@ -46,7 +46,7 @@ pub struct SessionConfig {
 pub struct Session {
     pub dir: PathBuf,
     pub frames: Vec<ReplayFrame>,
-    /// Each frame's context (labels.csv).
+    /// Each frame's context: the simulator's (labels.csv), or the capture's name.
     pub contexts: Vec<String>,
     /// Capture seconds from the first to the last device frame.
     pub seconds: f64,
@@ -98,7 +98,12 @@ pub fn real(capture: &Path, mac: &str, app: AppClass, microphone: bool, dir: &Pa
         &labels,
     )
     .unwrap_or_else(|e| panic!("{}: cannot label: {e:#}", capture.display()));
-    let (frames, contexts) = load(capture, &labels);
+    let (frames, _) = load(capture, &labels);
+    // The context is the recording: its name says the command.
+    let name = capture
+        .file_stem()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let contexts = vec![name; frames.len()];
     let sources: Vec<Option<Ipv4Addr>> = frames
         .iter()
         .map(|f| replay::ipv4_src(&f.data))
