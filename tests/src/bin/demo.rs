@@ -675,11 +675,11 @@ fn real_summary(
         ("real, microphone on".to_owned(), &on.outcome),
         ("real, muted".to_owned(), &muted.outcome),
     ];
-    s.push_str(&format!("{:<14}", ""));
+    let mut titles = format!("{:<14}", "");
     for (title, _) in &cols {
-        let _ = write!(s, "  {title:^23}");
+        let _ = write!(titles, "  {title:^23}");
     }
-    s.push('\n');
+    let _ = writeln!(s, "{}", titles.trim_end());
     s.push_str(&format!("{:<14}", "class (label)"));
     for _ in &cols {
         let _ = write!(s, "  {:>7} {:>7} {:>7}", "sent", "passed", "dropped");
