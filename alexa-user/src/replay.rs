@@ -172,6 +172,14 @@ pub fn ipv4_id_from(data: &[u8], src: Ipv4Addr) -> Option<u16> {
     (h[0] >> 4 == 4 && h[12..16] == src.octets()).then(|| u16::from_be_bytes([h[4], h[5]]))
 }
 
+/// The IPv4 source address of a frame, if it is IPv4: what a receiver
+/// counts a device's frames by ([`ArrivalCounter`]).
+pub fn ipv4_src(data: &[u8]) -> Option<Ipv4Addr> {
+    let off = ipv4_offset(data)?;
+    let h = data.get(off..off + 20)?;
+    (h[0] >> 4 == 4).then(|| Ipv4Addr::new(h[12], h[13], h[14], h[15]))
+}
+
 fn ipv4_checksum(header: &[u8]) -> u16 {
     let mut sum: u32 = header
         .chunks(2)
@@ -657,6 +665,7 @@ mod tests {
         set_ipv4_id(&mut f, 0xbeef).unwrap();
         assert_eq!(ipv4_checksum(&f[14..34]), 0, "a valid header sums to 0");
         let src = Ipv4Addr::new(192, 168, 0, 1);
+        assert_eq!(ipv4_src(&f), Some(src));
         assert_eq!(ipv4_id_from(&f, src), Some(0xbeef));
         assert_eq!(ipv4_id_from(&f, Ipv4Addr::new(10, 0, 0, 1)), None);
     }

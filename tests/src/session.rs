@@ -1,15 +1,18 @@
-//! A simulated Echo session lived through the testbed: the simulator's
-//! capture replayed from the `echo` namespace (`alexa::replay`), the agent
-//! classifying on the gateway's LAN side, a packet socket counting what
-//! reaches the `cloud` namespace. Every frame carries its label index as
-//! IPv4 identification, so each one is followed from the device to the
-//! cloud, and each of the agent's verdicts is joined back to its label.
+//! A device's session lived through the testbed: a capture replayed from
+//! the `echo` namespace (`alexa::replay`), the agent classifying on the
+//! gateway's LAN side, a packet socket counting what reaches the `cloud`
+//! namespace. Every frame carries its label index as IPv4 identification,
+//! so each one is followed from the device to the cloud, and each of the
+//! agent's verdicts is joined back to its label. The session is the
+//! simulator's ([`simulate`]) or a real Echo's capture labelled by the
+//! published rules ([`real`]).
 //! Shared by `cargo xtask demo` (bin `demo`) and `tests/demo_testbed.rs`.
 
 use std::{
-    collections::{HashMap, VecDeque},
+    collections::{HashMap, HashSet, VecDeque},
     fmt::Write as _,
     io::{BufRead as _, Seek as _},
+    net::Ipv4Addr,
     path::{Path, PathBuf},
     sync::{
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
@@ -18,7 +21,11 @@ use std::{
     time::Duration,
 };
 
-use alexa::replay::{self, Arrivals, FrameKey, ReplayFrame, Sent};
+use alexa::{
+    device::Device,
+    labelling::AppClass,
+    replay::{self, Arrivals, FrameKey, ReplayFrame, Sent},
+};
 use alexa_common::{class_id, CLASS_NAMES, NUM_CLASSES};
 use serde_json::Value;
 
@@ -35,42 +42,111 @@ pub struct SessionConfig {
     pub gap_cap: Duration,
 }
 
-/// Labels and frames of the simulated session.
-pub struct Simulated {
+/// A device's labelled frames, ready to replay through the testbed.
+pub struct Session {
     pub dir: PathBuf,
     pub frames: Vec<ReplayFrame>,
-    /// Each frame's context (labels.csv).
+    /// Each frame's context: the simulator's (labels.csv), or the capture's name.
     pub contexts: Vec<String>,
-    /// Simulated seconds from the first to the last device frame.
+    /// Capture seconds from the first to the last device frame.
     pub seconds: f64,
+    /// What the agent's `--device` names: the device's IP or MAC address.
+    pub device: String,
+    /// The IPv4 source of the device's frames, by which the cloud counts them.
+    pub device_ip: Ipv4Addr,
+    /// The replay rewrites unicast destination MACs to this one (the
+    /// gateway's LAN interface) when the capture was made on another LAN.
+    pub dst_mac: Option<[u8; 6]>,
 }
 
 /// `alexa simulate` into `dir`, then the device's frames loaded for replay.
-pub fn simulate(cfg: &SessionConfig, dir: &Path) -> Simulated {
+/// The testbed carries the simulator's addresses: nothing is rewritten.
+pub fn simulate(cfg: &SessionConfig, dir: &Path) -> Session {
     let opts = alexa::simulate::SimOptions {
         scenario: "all".parse().expect("scenario"),
         seed: cfg.seed,
         duration_scale: cfg.scale,
     };
     alexa::simulate::simulate_to_dir(&opts, dir).expect("simulate");
+    let (frames, contexts) = load(&dir.join("capture.pcap"), &dir.join("labels.csv"));
+    Session {
+        dir: dir.to_owned(),
+        seconds: span(&frames),
+        frames,
+        contexts,
+        device: testbed::ECHO_IP.to_owned(),
+        device_ip: testbed::ECHO_IP.parse().expect("address"),
+        dst_mac: None,
+    }
+}
+
+/// A real capture of the device with MAC `mac`, labelled by the published
+/// rules into `dir/labels.csv` (`alexa label`: its application data is
+/// `app`, the microphone as given), then loaded for replay. The frames keep
+/// the device's own addresses, and the agent watches its MAC; only their
+/// destination MAC is rewritten to the gateway's LAN interface, as if the
+/// device lived behind the testbed's gateway.
+pub fn real(capture: &Path, mac: &str, app: AppClass, microphone: bool, dir: &Path) -> Session {
+    std::fs::create_dir_all(dir).expect("session dir");
+    let key = Device::Mac(alexa::device::parse_mac(mac).expect("MAC")).key();
     let labels = dir.join("labels.csv");
-    let frames = replay::load(&dir.join("capture.pcap"), &labels).expect("load the capture");
-    let text = std::fs::read_to_string(&labels).expect("read labels.csv");
+    alexa::labelling::label_capture(
+        capture,
+        Some(HashSet::from([key])),
+        app,
+        microphone,
+        &labels,
+    )
+    .unwrap_or_else(|e| panic!("{}: cannot label: {e:#}", capture.display()));
+    let (frames, _) = load(capture, &labels);
+    // The context is the recording: its name says the command.
+    let name = capture
+        .file_stem()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let contexts = vec![name; frames.len()];
+    let sources: Vec<Option<Ipv4Addr>> = frames
+        .iter()
+        .map(|f| replay::ipv4_src(&f.data))
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let device_ip = match sources.as_slice() {
+        [Some(ip)] => *ip,
+        other => panic!(
+            "{}: the device {mac} sends from {other:?}; one IPv4 address is needed to count its frames",
+            capture.display()
+        ),
+    };
+    Session {
+        dir: dir.to_owned(),
+        seconds: span(&frames),
+        frames,
+        contexts,
+        device: mac.to_owned(),
+        device_ip,
+        dst_mac: Some(alexa::simulate::hosts::GATEWAY.mac),
+    }
+}
+
+/// The labelled frames of `capture` and each one's context.
+fn load(capture: &Path, labels: &Path) -> (Vec<ReplayFrame>, Vec<String>) {
+    let frames = replay::load(capture, labels)
+        .unwrap_or_else(|e| panic!("{}: cannot load: {e:#}", capture.display()));
+    let text = std::fs::read_to_string(labels).expect("read labels.csv");
     let contexts: Vec<String> = text
         .lines()
         .skip(1)
         .map(|l| l.split(',').nth(2).unwrap_or("").to_owned())
         .collect();
     assert_eq!(contexts.len(), frames.len(), "labels.csv rows");
-    let seconds = match (frames.first(), frames.last()) {
+    (frames, contexts)
+}
+
+/// Seconds from the first to the last frame.
+fn span(frames: &[ReplayFrame]) -> f64 {
+    match (frames.first(), frames.last()) {
         (Some(a), Some(b)) => (b.ts_ns - a.ts_ns) as f64 / 1e9,
         _ => 0.0,
-    };
-    Simulated {
-        dir: dir.to_owned(),
-        frames,
-        contexts,
-        seconds,
     }
 }
 
@@ -194,18 +270,19 @@ pub struct Run {
 }
 
 /// Replays `sim` through the testbed: counts arrivals in `cloud`, sends from
-/// `echo` (telling `socket`'s agent of microphone changes), and calls `tick`
+/// `echo` (destination MACs rewritten as the session says, telling
+/// `socket`'s agent of microphone changes), and calls `tick`
 /// about every 100 ms with the number of frames sent so far. `stop` ends the
 /// replay early (Ctrl-C).
 pub fn replay(
     bed: &Testbed,
-    sim: &Simulated,
+    sim: &Session,
     gap_cap: Duration,
     socket: &Path,
     stop: &AtomicBool,
     tick: &mut dyn FnMut(usize),
 ) -> anyhow::Result<Run> {
-    let device = testbed::ECHO_IP.parse().expect("address");
+    let device = sim.device_ip;
     let done = AtomicBool::new(false);
     let seen = AtomicU64::new(0);
     let progress = AtomicUsize::new(0);
@@ -213,6 +290,7 @@ pub fn replay(
     let opts = replay::SendOptions {
         gap_cap,
         control_socket: Some(socket.to_owned()),
+        dst_mac: sim.dst_mac,
         ..replay::SendOptions::new(testbed::ECHO_IF)
     };
     std::thread::scope(|s| {
@@ -306,7 +384,7 @@ pub struct Outcome {
 impl Outcome {
     /// Joins the replay's record, the cloud's counts and the agent's log
     /// and status (waiting until the agent has logged every frame).
-    pub fn collect(sim: &Simulated, run: &Run, agent: &Agent) -> Outcome {
+    pub fn collect(sim: &Session, run: &Run, agent: &Agent) -> Outcome {
         let sent = run.sent.frames.len();
         // The log is complete once the agent has received an event for
         // every frame the kernel classified, and the kernel has seen them all.

@@ -1,7 +1,9 @@
 //! `cargo xtask demo`: the whole product on one machine, no Echo and no
 //! gateway needed. Sets the machine up, builds, and runs the `demo` binary
-//! of `alexa-tests` (the testbed, the agent, the replayed session, the
-//! summary and the teardown live there, shared with the end-to-end tests).
+//! of `alexa-tests` (the testbed, the agent, the replayed sessions, the
+//! summary and the teardown live there, shared with the end-to-end tests):
+//! a simulated day with the simulator's model, then a real Echo's voice
+//! commands with the shipped model, microphone on and muted.
 //! See docs/demo.md.
 
 use std::{process::Command, time::Instant};
@@ -9,6 +11,10 @@ use std::{process::Command, time::Instant};
 use anyhow::{bail, Context as _, Result};
 
 use crate::{setup, util::show};
+
+/// The real Echo's capture replayed after the simulated day, microphone on
+/// then muted (vendored, MIT: tests/fixtures/voice-commands/NOTICE.md).
+const REAL_CAPTURE: &str = "tests/fixtures/voice-commands/set_volume_to_five_5_30s.pcap";
 
 pub fn run(args: &[String]) -> Result<()> {
     // SAFETY: geteuid has no preconditions.
@@ -21,6 +27,8 @@ pub fn run(args: &[String]) -> Result<()> {
     cmd.args(["--alexa", "target/release/alexa"])
         .args(["--model", "models/sim.json"])
         .args(["--out", "target/demo"])
+        .args(["--real", REAL_CAPTURE])
+        .args(["--real-model", "models/echo.json"])
         .args(args);
     eprintln!("xtask: running {}", show(&cmd));
     let started = Instant::now();

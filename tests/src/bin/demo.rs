@@ -1,12 +1,14 @@
 //! `cargo xtask demo` runs this (root): a simulated Echo lives through a
 //! compressed day in a virtual home network (`alexa_tests::testbed`), its
 //! frames forwarded by a real Linux gateway whose LAN interface carries the
-//! XDP classifier, with the agent enforcing the shipped model. Verdicts
-//! scroll by as they happen; at the end a per-class summary, then
+//! XDP classifier, with the agent enforcing the simulator's model; then a
+//! real Echo's voice-command capture goes through the same gateway twice,
+//! the agent enforcing the shipped model: microphone on, then muted.
+//! Verdicts scroll by as they happen; at the end a per-class summary, then
 //! everything is torn down (also on Ctrl-C or failure). See docs/demo.md.
 //!
 //! usage: demo --alexa BIN --model MODEL.json --out DIR [--seed N]
-//!        [--scale X] [--gap-cap-ms N]
+//!        [--scale X] [--gap-cap-ms N] [--real CAPTURE --real-model MODEL.json]
 
 use std::{
     io::{IsTerminal as _, Write as _},
@@ -15,9 +17,11 @@ use std::{
     time::{Duration, Instant},
 };
 
+use alexa::labelling::AppClass;
 use alexa_tests::{
     agent::Agent,
-    session::{self, Joiner, LogTail, Outcome, SessionConfig, Simulated},
+    real::VOICE_ECHO_MAC,
+    session::{self, Joiner, LogTail, Outcome, Session, SessionConfig},
     testbed::{self, Testbed},
 };
 use anyhow::{bail, Context as _, Result};
@@ -36,11 +40,15 @@ struct Args {
     model: PathBuf,
     out: PathBuf,
     config: SessionConfig,
+    /// A real Echo's capture (of the voice-command Echo, by its MAC) to
+    /// replay after the simulated day, and the model to judge it with.
+    real: Option<(PathBuf, PathBuf)>,
 }
 
 fn args() -> Result<Args> {
-    let usage = "usage: demo --alexa BIN --model MODEL.json --out DIR [--seed N] [--scale X] [--gap-cap-ms N]";
+    let usage = "usage: demo --alexa BIN --model MODEL.json --out DIR [--seed N] [--scale X] [--gap-cap-ms N] [--real CAPTURE --real-model MODEL.json | --no-real]";
     let (mut alexa, mut model, mut out) = (None, None, None);
+    let (mut real, mut real_model, mut no_real) = (None, None, false);
     let mut config = SessionConfig {
         seed: 1,
         scale: 0.05,
@@ -61,6 +69,9 @@ fn args() -> Result<Args> {
             "--gap-cap-ms" => {
                 config.gap_cap = Duration::from_millis(value()?.parse().context("--gap-cap-ms")?)
             }
+            "--real" => real = Some(PathBuf::from(value()?)),
+            "--real-model" => real_model = Some(PathBuf::from(value()?)),
+            "--no-real" => no_real = true,
             "-h" | "--help" => {
                 println!("{usage}");
                 std::process::exit(0);
@@ -72,11 +83,19 @@ fn args() -> Result<Args> {
         let p = p.with_context(|| format!("missing {what} ({usage})"))?;
         std::path::absolute(&p).with_context(|| format!("{}", p.display()))
     };
+    let real = match (real, no_real) {
+        (Some(capture), false) => Some((
+            abs(Some(capture), "--real")?,
+            abs(real_model, "--real-model")?,
+        )),
+        _ => None,
+    };
     Ok(Args {
         alexa: abs(alexa, "--alexa")?,
         model: abs(model, "--model")?,
         out: abs(out, "--out")?,
         config,
+        real,
     })
 }
 
@@ -151,14 +170,14 @@ fn run() -> Result<bool> {
         testbed::LAN_IF,
         &[
             "--device",
-            testbed::ECHO_IP,
+            &sim.device,
             "--mode",
             "enforce",
             "--model",
             model,
         ],
     );
-    let agent_pid = demo.agent.process.as_ref().map(|p| p.child.id());
+    let mut agent_pids: Vec<u32> = demo.agent.process.iter().map(|p| p.child.id()).collect();
     let status = demo.agent.status();
     header(&a, &sim, planned, &status);
 
@@ -172,27 +191,49 @@ fn run() -> Result<bool> {
         &mut |n| view.tick(n, planned),
     );
     view.finish();
-    let interrupted =
+    let mut interrupted =
         STOP.load(Ordering::Relaxed) || run.as_ref().is_ok_and(|r| r.sent.interrupted);
     let mut ok = false;
-    if interrupted {
-        eprintln!("\ninterrupted: tearing down");
-    } else {
+    if !interrupted {
         let run = run?;
         let outcome = Outcome::collect(&sim, &run, &demo.agent);
         let metrics = demo.bed.in_gw("curl -sf http://127.0.0.1:9464/metrics");
         std::fs::write(out.join("metrics.txt"), &metrics).context("metrics.txt")?;
         demo.agent.stop();
         write_frames(&out.join("frames.csv"), &sim, &run, &outcome)?;
-        let text = summary(&a, &sim, &run, &outcome, out);
+        let mut text = summary(&a, &sim, &run, &outcome);
         println!("{text}");
-        std::fs::write(out.join("summary.txt"), &text).context("summary.txt")?;
         ok = outcome.consistent();
+        let mut real_runs = Vec::new();
+        if let Some((capture, real_model)) = &a.real {
+            for microphone in [true, false] {
+                let r = real_run(&a, &mut demo, capture, real_model, microphone)?;
+                agent_pids.extend(r.agent_pid);
+                let Some(r) = r.done else {
+                    interrupted = true;
+                    break;
+                };
+                ok &= r.outcome.consistent();
+                real_runs.push(r);
+            }
+            if let [on, muted] = &real_runs[..] {
+                let t = real_summary(capture, real_model, &sim, &outcome, on, muted);
+                println!("{t}");
+                text.push_str(&t);
+            }
+        }
+        let files = files(out, &real_runs);
+        println!("{files}");
+        text.push_str(&files);
+        std::fs::write(out.join("summary.txt"), &text).context("summary.txt")?;
+    }
+    if interrupted {
+        eprintln!("\ninterrupted: tearing down");
     }
     let names: Vec<String> = demo.bed.names().iter().map(|s| s.to_string()).collect();
     drop(demo);
     let left = testbed::leftovers(&names, &pin_dir);
-    let agent_alive = agent_pid.is_some_and(|pid| {
+    let agent_alive = agent_pids.iter().any(|&pid| {
         // SAFETY: signal 0 only checks that the process exists.
         unsafe { libc::kill(pid as i32, 0) == 0 }
     });
@@ -216,7 +257,116 @@ fn run() -> Result<bool> {
     Ok(ok && !interrupted)
 }
 
-fn header(a: &Args, sim: &Simulated, planned: Duration, status: &serde_json::Value) {
+/// One replay of the real capture through the gateway.
+struct RealRun {
+    microphone: bool,
+    session: Session,
+    run: session::Run,
+    outcome: Outcome,
+    dir: PathBuf,
+}
+
+/// What [`real_run`] started, and what it found unless interrupted.
+struct RealAttempt {
+    agent_pid: Option<u32>,
+    done: Option<RealRun>,
+}
+
+/// The real capture through the gateway once, with a fresh agent (the last
+/// one detached first, so no flow state or quarantine carries over)
+/// enforcing `model` on the Echo named by its MAC. Muted, the application
+/// data is labelled `not_justified` and the replay says `mic off` to the
+/// agent before the first frame; with the microphone on it is `expected`.
+fn real_run(
+    a: &Args,
+    demo: &mut Demo,
+    capture: &Path,
+    model: &Path,
+    microphone: bool,
+) -> Result<RealAttempt> {
+    let (name, app) = if microphone {
+        ("real-on", AppClass::Expected)
+    } else {
+        ("real-muted", AppClass::NotJustified)
+    };
+    let dir = a.out.join(name);
+    let session = session::real(capture, VOICE_ECHO_MAC, app, microphone, &dir);
+    let planned = alexa::replay::planned(&session.frames, a.config.gap_cap);
+    // The previous agent (stopped) is dropped here: its classifier detached.
+    demo.agent = Agent::at(
+        a.alexa.clone(),
+        &demo.bed.gw,
+        dir.clone(),
+        PathBuf::from(PIN_DIR),
+        true,
+    );
+    demo.agent.start(
+        testbed::LAN_IF,
+        &[
+            "--device",
+            &session.device,
+            "--mode",
+            "enforce",
+            "--model",
+            model.to_str().context("model path")?,
+            // The classifier's per-packet verdicts alone: with the default
+            // quarantine, a muted Echo's upload connection would be cut
+            // after its first command (docs/demo.md).
+            "--quarantine",
+            "0,0,0",
+        ],
+    );
+    let agent_pid = demo.agent.process.as_ref().map(|p| p.child.id());
+    let status = demo.agent.status();
+    eprintln!(
+        "\n{}: {} frames from a real Echo ({VOICE_ECHO_MAC}, {}) over {:.0} s, replayed in about {:.0} s\n\
+         \x20 the agent in {} mode on the Echo's MAC, model {}, microphone {}\n",
+        capture.file_name().map_or_else(|| capture.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        session.frames.len(),
+        session.device_ip,
+        session.seconds,
+        planned.as_secs_f64(),
+        status["mode"].as_str().unwrap_or("?"),
+        status["model_version"].as_str().unwrap_or("?"),
+        if microphone {
+            "on (a legitimate conversation: nothing should be dropped)"
+        } else {
+            "muted (alexa mic off: the same traffic is now a hidden upload)"
+        },
+    );
+    let mut view = LiveView::new(&session, &demo.agent.log);
+    let run = session::replay(
+        &demo.bed,
+        &session,
+        a.config.gap_cap,
+        &demo.agent.socket,
+        &STOP,
+        &mut |n| view.tick(n, planned),
+    );
+    view.finish();
+    if STOP.load(Ordering::Relaxed) || run.as_ref().is_ok_and(|r| r.sent.interrupted) {
+        return Ok(RealAttempt {
+            agent_pid,
+            done: None,
+        });
+    }
+    let run = run?;
+    let outcome = Outcome::collect(&session, &run, &demo.agent);
+    demo.agent.stop();
+    write_frames(&dir.join("frames.csv"), &session, &run, &outcome)?;
+    Ok(RealAttempt {
+        agent_pid,
+        done: Some(RealRun {
+            microphone,
+            session,
+            run,
+            outcome,
+            dir,
+        }),
+    })
+}
+
+fn header(a: &Args, sim: &Session, planned: Duration, status: &serde_json::Value) {
     let mut spans: Vec<(String, f64)> = Vec::new();
     for (c, f) in sim.contexts.iter().zip(&sim.frames) {
         match spans.last_mut() {
@@ -263,7 +413,7 @@ fn header(a: &Args, sim: &Simulated, planned: Duration, status: &serde_json::Val
 /// The scrolling table of the kernel's non-pass verdicts, as the agent logs
 /// them, with a progress line under it.
 struct LiveView<'a> {
-    sim: &'a Simulated,
+    sim: &'a Session,
     tail: LogTail,
     joiner: Joiner,
     started: Instant,
@@ -276,7 +426,7 @@ struct LiveView<'a> {
 }
 
 impl<'a> LiveView<'a> {
-    fn new(sim: &'a Simulated, log: &Path) -> Self {
+    fn new(sim: &'a Session, log: &Path) -> Self {
         eprintln!(
             "{:>6} {:<3} {:<13} {:<13} {:<6} {:<21} {:>5}",
             "time", "mic", "label", "kernel says", "action", "destination", "bytes"
@@ -374,7 +524,7 @@ impl<'a> LiveView<'a> {
 }
 
 /// One line per frame: label, verdict, fate.
-fn write_frames(path: &Path, sim: &Simulated, run: &session::Run, o: &Outcome) -> Result<()> {
+fn write_frames(path: &Path, sim: &Session, run: &session::Run, o: &Outcome) -> Result<()> {
     let mut w = std::io::BufWriter::new(
         std::fs::File::create(path)
             .with_context(|| format!("{}: cannot create", path.display()))?,
@@ -410,7 +560,7 @@ fn write_frames(path: &Path, sim: &Simulated, run: &session::Run, o: &Outcome) -
     Ok(())
 }
 
-fn summary(a: &Args, sim: &Simulated, run: &session::Run, o: &Outcome, out: &Path) -> String {
+fn summary(a: &Args, sim: &Session, run: &session::Run, o: &Outcome) -> String {
     use std::fmt::Write as _;
     let t = &o.total;
     let mut s = String::new();
@@ -487,17 +637,154 @@ fn summary(a: &Args, sim: &Simulated, run: &session::Run, o: &Outcome, out: &Pat
         s,
         "LAN-local frames (DNS to the gateway, the Fire Stick, multicast) never leave the house: not in the cloud equation."
     );
-    let evidence = out.join("evidence.pcapng");
+    s
+}
+
+/// The real runs beside the simulated day: per labelled class, sent,
+/// passed (forwarded, alerts included) and dropped; then the verdicts.
+fn real_summary(
+    capture: &Path,
+    model: &Path,
+    sim: &Session,
+    day: &Outcome,
+    on: &RealRun,
+    muted: &RealRun,
+) -> String {
+    use std::fmt::Write as _;
+    let name = |p: &Path| {
+        p.file_name().map_or_else(
+            || p.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    };
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\nA real Echo: {} ({} frames from {VOICE_ECHO_MAC} over {:.0} s, five voice commands, October 2018; MIT, tests/fixtures/voice-commands/NOTICE.md),\n\
+         replayed twice in {:.1} s and {:.1} s (gaps capped as above) with the agent enforcing {} on the Echo's MAC.\n\
+         Labels by the published rules (alexa label): application data `expected` with the microphone on, `not_justified` muted.\n",
+        name(capture),
+        on.session.frames.len(),
+        on.session.seconds,
+        on.run.sent.elapsed.as_secs_f64(),
+        muted.run.sent.elapsed.as_secs_f64(),
+        name(model),
+    );
+    let cols = [
+        (format!("simulated day ({})", sim.frames.len()), day),
+        ("real, microphone on".to_owned(), &on.outcome),
+        ("real, muted".to_owned(), &muted.outcome),
+    ];
+    let mut titles = format!("{:<14}", "");
+    for (title, _) in &cols {
+        let _ = write!(titles, "  {title:^23}");
+    }
+    let _ = writeln!(s, "{}", titles.trim_end());
+    s.push_str(&format!("{:<14}", "class (label)"));
+    for _ in &cols {
+        let _ = write!(s, "  {:>7} {:>7} {:>7}", "sent", "passed", "dropped");
+    }
+    s.push('\n');
+    let rows = alexa_common::CLASS_NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (*n, cols.iter().map(|(_, o)| &o.rows[i]).collect::<Vec<_>>()))
+        .chain(std::iter::once((
+            "total",
+            cols.iter().map(|(_, o)| &o.total).collect(),
+        )));
+    for (class, rs) in rows {
+        let _ = write!(s, "{class:<14}");
+        for r in rs {
+            let _ = write!(
+                s,
+                "  {:>7} {:>7} {:>7}",
+                r.sent,
+                r.passed + r.alerted,
+                r.dropped
+            );
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(
+        s,
+        "(passed: forwarded to the cloud, alerts included; the day's labels are the simulator's)\n"
+    );
+    let t = &on.outcome.total;
+    let _ = writeln!(
+        s,
+        "microphone on: {} of {} packets dropped",
+        t.dropped, t.sent
+    );
+    let (k, u) = muted.outcome.dropped_of("not_justified");
+    let _ = writeln!(s, "muted: {k} of {u} uploads dropped");
+    let (net_dropped, net) = ["handshake", "ack", "syn", "retransmit"]
+        .iter()
+        .map(|c| muted.outcome.dropped_of(c))
+        .fold((0, 0), |(d, n), (a, b)| (d + a, n + b));
+    let _ = writeln!(
+        s,
+        "muted: {net_dropped} of {net} handshake/ack/syn/retransmit packets dropped"
+    );
+    for r in [on, muted] {
+        let t = &r.outcome.total;
+        let _ = writeln!(
+            s,
+            "cloud side, {}: received {} = {} sent to the cloud − {} dropped by the gateway{}",
+            if r.microphone {
+                "microphone on"
+            } else {
+                "muted"
+            },
+            t.received,
+            t.cloud_bound,
+            t.cloud_bound_dropped,
+            if r.outcome.consistent() {
+                "; not one dropped frame reached it"
+            } else {
+                "; INCONSISTENT (see frames.csv)"
+            }
+        );
+    }
+    for r in [on, muted] {
+        if !r.outcome.confusion.is_empty() {
+            let _ = writeln!(
+                s,
+                "{}: the classifier disagreed with the labels on: {}",
+                if r.microphone {
+                    "microphone on"
+                } else {
+                    "muted"
+                },
+                r.outcome.confusion_line()
+            );
+        }
+    }
+    s
+}
+
+/// Where the results are.
+fn files(out: &Path, real: &[RealRun]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
     let _ = writeln!(s, "\nwritten to {}:", out.display());
     for (what, p) in [
         ("verdict log      ", out.join("verdicts.jsonl")),
         ("metrics snapshot ", out.join("metrics.txt")),
-        ("evidence (pcapng)", evidence),
+        ("evidence (pcapng)", out.join("evidence.pcapng")),
         ("per-frame join   ", out.join("frames.csv")),
         ("simulated session", out.join("sim")),
         ("agent's messages ", out.join("agent.stderr")),
     ] {
         let _ = writeln!(s, "  {what} {}", p.display());
+    }
+    for r in real {
+        let _ = writeln!(
+            s,
+            "  real, {:<11} {} (labels.csv, verdicts.jsonl, evidence.pcapng, frames.csv, agent.stderr)",
+            if r.microphone { "mic on" } else { "muted" },
+            r.dir.display()
+        );
     }
     s
 }
