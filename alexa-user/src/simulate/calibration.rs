@@ -638,4 +638,15 @@ pub mod published {
         ("not_relevant", 781),
         ("not_justified", 475),
     ];
+    /// Rows per `highest_layer` (SSL, TCP, DATA, HTTP).
+    pub const HIGHEST_LAYER: [(&str, u64); 4] = [
+        ("SSL", 10_151),
+        ("TCP", 48_930),
+        ("DATA", 555),
+        ("HTTP", 581),
+    ];
+    /// Rows without a content type (the published NaN).
+    pub const CONTENT_TYPE_NAN: u64 = 50_066;
+    /// Rows without the ACK flag (SYNs and RSTs: the `retransmit` class).
+    pub const ACK_FLAG_NOT_SET: u64 = 1_283;
 }
