@@ -61,8 +61,13 @@ pub fn sample_at(q: Quantiles, u: f64) -> f64 {
 
 /// A value from a weighted table.
 pub fn pick<T: Copy>(table: &[(T, u32)], rng: &mut impl Rng) -> T {
+    pick_at(table, rng.gen())
+}
+
+/// The value of a weighted table at probability `u` (0..1).
+pub fn pick_at<T: Copy>(table: &[(T, u32)], u: f64) -> T {
     let total: u32 = table.iter().map(|x| x.1).sum();
-    let mut r = rng.gen_range(0..total);
+    let mut r = ((u * f64::from(total)) as u32).min(total - 1);
     for (v, w) in table {
         if r < *w {
             return *v;
@@ -114,26 +119,39 @@ pub const KEY_EXCHANGE_MS: Quantiles = &[
 /// published 100-byte `syn` rows. Gap = 30 s + this jitter (ms).
 pub const PING_A_PERIOD_MS: f64 = 30_000.0;
 pub const PING_A_JITTER_MS: Quantiles = &[
-    (0.0, -640.0),
+    (0.0, -639.0),
+    (0.02, -131.0),
     (0.05, -98.0),
     (0.1, -61.0),
-    (0.25, -8.0),
-    (0.5, 0.4),
-    (0.75, 8.0),
+    (0.2, -14.0),
+    (0.3, -4.0),
+    (0.35, -2.0),
+    (0.4, -1.0),
+    (0.44, -0.5),
+    (0.45, 0.0),
+    (0.56, 0.4),
+    (0.6, 1.0),
+    (0.65, 2.0),
+    (0.7, 4.0),
+    (0.8, 17.0),
     (0.9, 53.0),
     (0.95, 100.0),
+    (0.98, 137.0),
     (1.0, 713.0),
 ];
 /// After a state report (or at random, this share of pings) the service
 /// has sent something just before the next ping: the Echo acknowledges it,
 /// then pings (the ping's `delta` is then 0: 150 of the published 1,245).
-pub const PING_A_AFTER_ACK_P: f64 = 0.02;
+pub const PING_A_AFTER_ACK_P: f64 = 0.005;
+/// The same after a burst of music reports, and after a conversation turn.
+pub const PING_A_AFTER_MUSIC_P: f64 = 0.35;
+pub const PING_A_AFTER_TURN_P: f64 = 0.45;
 /// Idle events on the voice connection (state reports), per context: mean
 /// gap (s); the record sizes (frame lengths on this connection).
 pub fn voice_event_gap_s(c: Context) -> Option<f64> {
     match c {
         Context::MicOff => Some(222.0),
-        Context::NoWakeWord => Some(245.0),
+        Context::NoWakeWord => Some(265.0),
         Context::Streaming | Context::Conversation => None,
     }
 }
@@ -159,8 +177,8 @@ pub const VOICE_EVENT_FRAMES: &[(usize, u32)] = &[
 /// A state report is sometimes a large record across segments, or two
 /// records; then a 92-byte record follows this often.
 pub const VOICE_EVENT_SPAN_P: f64 = 0.04;
-pub const VOICE_EVENT_MORE_P: f64 = 0.25;
-pub const VOICE_EVENT_TAIL_P: f64 = 0.5;
+pub const VOICE_EVENT_MORE_P: f64 = 0.5;
+pub const VOICE_EVENT_TAIL_P: f64 = 0.2;
 
 /// The second keep-alive (its own connection, TCP timestamps): a 33-byte
 /// payload (a 28-byte record, the published 99-byte `syn` rows) ~90.87 s
@@ -182,6 +200,14 @@ pub const PING_B_AFTER_MS: Quantiles = &[
 pub const PING_B_RETRY_P: f64 = 0.035;
 pub const PING_A_RETRY_P: f64 = 0.005;
 pub const PING_RETRY_MS: Quantiles = &[(0.0, 300.0), (0.5, 397.0), (0.8, 700.0), (1.0, 1_300.0)];
+/// Share of each context the second keep-alive is up (it pauses in part of
+/// the no-wake-word recordings).
+pub fn ping_b_share(c: Context) -> f64 {
+    match c {
+        Context::NoWakeWord => 0.75,
+        _ => 1.0,
+    }
+}
 pub const PING_B_ACK_MS: Quantiles = &[
     (0.0, 100.0),
     (0.05, 111.0),
@@ -290,8 +316,8 @@ pub const FLIGHT_ACKS: &[(u32, u32)] = &[(6, 8), (7, 45), (8, 40), (9, 7)];
 /// (s; none in conversation).
 pub fn upload_gap_s(c: Context) -> Option<f64> {
     match c {
-        Context::MicOff => Some(360.0),
-        Context::NoWakeWord => Some(230.0),
+        Context::MicOff => Some(330.0),
+        Context::NoWakeWord => Some(215.0),
         Context::Streaming => Some(46.0),
         Context::Conversation => None,
     }

@@ -305,8 +305,9 @@ fn voice(sim: &mut Sim) {
     let mut t = start + 2 * S;
     while t < end {
         plan.push((t, Voice::Ping));
-        let gap = PING_A_PERIOD_MS + sample(PING_A_JITTER_MS, &mut sim.rng);
-        t += us(gap);
+        // Whole ms of jitter, then a fraction: `delta` is the whole ms.
+        let jitter = sample(PING_A_JITTER_MS, &mut sim.rng).floor();
+        t += us(PING_A_PERIOD_MS + jitter + sim.rng.gen_range(0.0..0.99));
     }
     for (s, e, ctx) in sim.timeline.clone() {
         if let Some(gap) = voice_event_gap_s(ctx) {
@@ -415,7 +416,7 @@ fn voice(sim: &mut Sim) {
                     let after = sim.rng.gen_range(100..3_000);
                     t = ack_answer(sim, &mut c, t + r, after);
                 }
-                pending = true;
+                pending = sim.rng.gen_bool(PING_A_AFTER_MUSIC_P);
                 t
             }
             Voice::Interaction => {
@@ -424,7 +425,7 @@ fn voice(sim: &mut Sim) {
                 turn += 1;
                 let u = (u0 + turn as f64 * 0.618_033_988_75).fract();
                 let done = interaction(sim, &mut c, t, rtt, u);
-                pending = true;
+                pending = sim.rng.gen_bool(PING_A_AFTER_TURN_P);
                 let v = (u0 + 0.5 + turn as f64 * 0.414_213_562_37).fract();
                 let gap = INTERACTION_GAP_S.0 + v * (INTERACTION_GAP_S.1 - INTERACTION_GAP_S.0);
                 let next = done + (gap * 1e6) as u64;
@@ -510,7 +511,15 @@ fn ping_b(sim: &mut Sim) {
     let t0 = open_tcp(sim, &mut c, start + 1_100 * MS, rtt);
     let hello = pick(HELLO_FRAMES, &mut sim.rng);
     let mut t = tls_full(sim, &mut c, t0, rtt, hello, false) + 19 * S;
+    let timeline = sim.timeline.clone();
     while t < end {
+        // Paused for the rest of a context past its share.
+        if let Some((_, e, _)) = timeline.iter().find(|(s, e, ctx)| {
+            t >= *s && t < *e && t >= s + ((e - s) as f64 * ping_b_share(*ctx)) as u64
+        }) {
+            t = *e + us(sample(PING_B_AFTER_MS, &mut sim.rng) / 3.0);
+            continue;
+        }
         let rec = tls::record(tls::APPLICATION_DATA, 33, &mut sim.rng);
         let seq = c.dev_next;
         sim.dev_tcp(&mut c, t, ACK | PSH, &rec, "syn");
@@ -662,9 +671,16 @@ fn sessions(sim: &mut Sim) {
     }
     plan.sort_by_key(|p| p.0);
     let mut plains = 0u32;
+    let (u0, mut uploads): (f64, u32) = (sim.rng.gen(), 0);
     for (t, kind) in plan {
         match kind {
-            Kind::Upload => upload(sim, t),
+            Kind::Upload => {
+                // Shapes by a golden-ratio sequence: every stretch of
+                // uploads has them in their shares (a few dozen per context).
+                uploads += 1;
+                let u = (u0 + f64::from(uploads) * 0.618_033_988_75).fract();
+                upload(sim, t, u)
+            }
             Kind::Cdn => cdn(sim, t),
             Kind::Plain => {
                 // Every so many of them uploads at length (by count, not by
@@ -681,9 +697,9 @@ fn sessions(sim: &mut Sim) {
 }
 
 /// The body of an upload, as frame lengths (after the header record).
-fn upload_body(sim: &mut Sim) -> Vec<usize> {
+fn upload_body(sim: &mut Sim, u: f64) -> Vec<usize> {
     let mut v = Vec::new();
-    match pick(UPLOAD_SHAPES, &mut sim.rng) {
+    match pick_at(UPLOAD_SHAPES, u) {
         'A' => {
             let n = pick(&[(6usize, 3), (7, 3), (8, 5), (9, 9)], &mut sim.rng);
             v.extend([1_475, 1_475, 1_396].iter().cycle().take(n));
@@ -712,7 +728,7 @@ fn upload_body(sim: &mut Sim) -> Vec<usize> {
 
 /// An upload: session, header record, body (ten segments, then a round
 /// trip's wait for the window), the server's answer, close.
-fn upload(sim: &mut Sim, t: u64) {
+fn upload(sim: &mut Sim, t: u64, u: f64) {
     let srv = server(sim.rng.gen_range(60..72));
     let mut c = sim.conn(srv, 443);
     let rtt = draw_rtt(sim);
@@ -722,7 +738,7 @@ fn upload(sim: &mut Sim, t: u64) {
     let header = pick(UPLOAD_HEADER_FRAMES, &mut sim.rng);
     let when = t + tiny(sim);
     let mut t = send_record(sim, &mut c, when, header, APP);
-    let body = upload_body(sim);
+    let body = upload_body(sim, u);
     // The header was the first segment of the window.
     for (sent, frame) in (1..).zip(body) {
         t += if sent % INITIAL_WINDOW == 0 {
