@@ -334,8 +334,9 @@ fn voice(sim: &mut Sim) {
     let t0 = open_tcp(sim, &mut c, start + 300 * MS, rtt);
     let hello = pick(PLAIN_HELLO_FRAMES, &mut sim.rng);
     let mut free = tls_full(sim, &mut c, t0, rtt, hello, true) + 200 * MS;
-    // After an upload the service has something to say just before the
-    // next keep-alive: the Echo acknowledges it, then pings.
+    // After a state report (sometimes after music reports or a turn) the
+    // service has something to say just before the next keep-alive: the
+    // Echo acknowledges it, then pings (the ping's `delta` is then 0).
     let mut pending = false;
     let (u0, mut turn): (f64, u32) = (sim.rng.gen(), 0);
     let mut i = 0;
