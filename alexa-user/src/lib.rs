@@ -3,6 +3,7 @@
 pub mod agent;
 pub mod capture;
 pub mod classifier;
+pub mod compare;
 pub mod dataset;
 pub mod device;
 pub mod extract;

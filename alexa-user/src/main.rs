@@ -205,6 +205,12 @@ enum Command {
         dataset: PathBuf,
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
+        /// Also compare the dataset's per-class `length` and `delta` with
+        /// these files' (two-sample Kolmogorov–Smirnov D): printed and
+        /// written to DIR/compare.md. Byte-identical files count once;
+        /// not_justified with the microphone on counts as justified.
+        #[arg(long, value_name = "REFERENCE.csv", num_args = 1..)]
+        compare: Vec<PathBuf>,
         /// Share of `ack` rows kept for the "after down-sampling" figures.
         #[arg(long, default_value_t = 0.05)]
         ack_keep: f64,
@@ -571,14 +577,40 @@ fn dispatch(cli: Cli) -> Result<()> {
         Command::Report {
             dataset,
             out,
+            compare,
             ack_keep,
             seed,
         } => {
+            // The comparison first: a bad reference file fails before any figure.
+            let cmp = (!compare.is_empty())
+                .then(|| alexa::compare::compare(&dataset, &compare))
+                .transpose()?;
             report::report(&dataset, &out, &prepare::PrepareOptions { ack_keep, seed })?;
             eprintln!(
                 "alexa report: figures and summary.md written to {}",
                 out.display()
             );
+            if let Some(c) = cmp {
+                for n in c.notes() {
+                    eprintln!("alexa report: {n}");
+                }
+                let mut md = format!(
+                    "# `{}` against {} reference file(s): two-sample Kolmogorov–Smirnov D per class\n\n",
+                    dataset.display(),
+                    c.reference_files
+                );
+                md.push_str(&c.table());
+                md.push('\n');
+                for n in c.notes() {
+                    md.push_str(&format!("- {n}\n"));
+                }
+                let path = out.join("compare.md");
+                let mut f = alexa::output::AtomicFile::create(&path)?;
+                std::io::Write::write_all(&mut f, md.as_bytes())?;
+                f.commit()?;
+                print!("{}", c.table());
+                eprintln!("alexa report: comparison written to {}", path.display());
+            }
             Ok(())
         }
 

@@ -6,7 +6,8 @@
 //! - [`frames`]: Ethernet/IPv4/TCP/UDP builders with real checksums, pcap writer;
 //! - [`tls`]: TLS record payloads;
 //! - [`contexts`]: the Echo's behaviour, background and per context;
-//! - [`calibration`]: every rate, size and duration, tuned to the paper.
+//! - [`calibration`]: every rate, size and duration, calibrated to the
+//!   published dataset (docs/simulator.md).
 
 pub mod calibration;
 pub mod contexts;
@@ -20,7 +21,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::{labels::Label, output::AtomicFile};
-use frames::{Host, TcpFields, FIN, SYN};
+use frames::{Host, TcpFields, FIN, RST, SYN};
 
 /// The paper's four capture contexts (section 4), in the paper's order.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,7 +52,23 @@ impl Context {
     pub fn microphone(self) -> bool {
         self != Context::MicOff
     }
+
+    /// The class of the application data the Echo sends in this context
+    /// (the published dataset's rule, docs/simulator.md): muted, nothing
+    /// explains it; listening, nobody spoke to it; otherwise the user asked
+    /// (a conversation, or music the user asked for).
+    pub fn app_class(self) -> &'static str {
+        match self {
+            Context::MicOff => "not_justified",
+            Context::NoWakeWord => "justified",
+            Context::Streaming | Context::Conversation => "expected",
+        }
+    }
 }
+
+/// The class name [`Sim`] resolves to the context's [`Context::app_class`]
+/// at the frame's time.
+pub const APP: &str = "app";
 
 impl fmt::Display for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -186,6 +203,9 @@ pub struct Conn {
     pub dev_isn: u32,
     /// Server frames are sent from the server's LAN-side next hop (`server.mac`).
     pub dev_window: u16,
+    /// Both sides use TCP timestamps (the Echo always offers them in its
+    /// SYN; some servers refuse them, and then no segment carries them).
+    pub ts: bool,
 }
 
 impl Sim {
@@ -233,6 +253,11 @@ impl Sim {
 
     fn truth(&self, ts_us: u64, class: &str) -> Truth {
         let context = self.context_at(ts_us);
+        let class = if class == APP {
+            context.app_class()
+        } else {
+            class
+        };
         Truth {
             context,
             microphone: context.microphone(),
@@ -255,8 +280,13 @@ impl Sim {
         self.next_port.min(60_999)
     }
 
-    /// A new, not yet opened connection to `server:port`.
+    /// A new, not yet opened connection to `server:port` with TCP timestamps.
     pub fn conn(&mut self, server: Host, port: u16) -> Conn {
+        self.conn_ts(server, port, true)
+    }
+
+    /// A new, not yet opened connection; `ts`: the server accepts TCP timestamps.
+    pub fn conn_ts(&mut self, server: Host, port: u16, ts: bool) -> Conn {
         let dev_isn: u32 = self.rng.gen();
         let srv_isn: u32 = self.rng.gen();
         Conn {
@@ -267,6 +297,7 @@ impl Sim {
             srv_next: srv_isn,
             dev_isn,
             dev_window: 502,
+            ts,
         }
     }
 
@@ -282,6 +313,12 @@ impl Sim {
         self.dev_tcp_at_seq(c, ts_us, flags, payload, class, c.dev_next)
     }
 
+    /// A pure ACK reporting `blocks` SACK blocks (a duplicate ACK after a loss).
+    pub fn dev_sack(&mut self, c: &mut Conn, ts_us: u64, blocks: u8, class: &str) -> u64 {
+        let seq = c.dev_next;
+        self.dev_segment(c, ts_us, frames::ACK, &[], class, seq, blocks)
+    }
+
     /// As [`Sim::dev_tcp`] with an explicit sequence number (a repeated SYN).
     pub fn dev_tcp_at_seq(
         &mut self,
@@ -292,6 +329,20 @@ impl Sim {
         class: &str,
         seq: u32,
     ) -> u64 {
+        self.dev_segment(c, ts_us, flags, payload, class, seq, 0)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn dev_segment(
+        &mut self,
+        c: &mut Conn,
+        ts_us: u64,
+        flags: u8,
+        payload: &[u8],
+        class: &str,
+        seq: u32,
+        sack: u8,
+    ) -> u64 {
         let t = TcpFields {
             src_port: c.dev_port,
             dst_port: c.srv_port,
@@ -299,6 +350,10 @@ impl Sim {
             ack: c.srv_next,
             flags,
             window: c.dev_window,
+            // A RST carries no options (the published resets are 54 bytes).
+            timestamps: ((c.ts || flags & SYN != 0) && flags & RST == 0)
+                .then_some(((ts_us / 1_000) as u32, 0)),
+            sack,
         };
         let id = self.next_id();
         let f = frames::tcp_frame(&hosts::ECHO, &c.server, &t, payload, id, 64);
@@ -322,6 +377,10 @@ impl Sim {
             ack: c.dev_next,
             flags,
             window: 1_050,
+            timestamps: c
+                .ts
+                .then_some(((ts_us / 1_000) as u32 ^ 0x5a5a_0000, (ts_us / 1_000) as u32)),
+            sack: 0,
         };
         let id = self.rng.gen();
         let f = frames::tcp_frame(&c.server, &hosts::ECHO, &t, payload, id, 231);
