@@ -142,46 +142,6 @@ while True:
     }
 }
 
-/// Sends `count` TCP segments (ACK, PSH) of `len` payload bytes from `ns`,
-/// one flow (source port `sport`) to `dst:dport`, `gap_ms` apart, with
-/// consecutive sequence numbers (no segment is a retransmission).
-pub fn send_segments(
-    ns: &Netns,
-    dst: &str,
-    sport: u16,
-    dport: u16,
-    len: usize,
-    count: usize,
-    gap_ms: u64,
-) {
-    ns.exec(&segments_script(
-        None, dst, sport, dport, len, count, gap_ms,
-    ));
-}
-
-/// [`send_segments`] from source address `src` (another host in `ns`).
-#[expect(clippy::too_many_arguments, reason = "a flow's every parameter")]
-pub fn send_segments_from(
-    ns: &Netns,
-    src: &str,
-    dst: &str,
-    sport: u16,
-    dport: u16,
-    len: usize,
-    count: usize,
-    gap_ms: u64,
-) {
-    ns.exec(&segments_script(
-        Some(src),
-        dst,
-        sport,
-        dport,
-        len,
-        count,
-        gap_ms,
-    ));
-}
-
 /// Python that defines `segment(src, dst, sport, dport, seq, payload)`, a
 /// TCP segment (ACK, PSH) with its checksum, and `r`, the raw socket to send
 /// it on (`r.sendto(segment(...), (dst, 0))`).
@@ -204,8 +164,11 @@ def source_for(dst):
 r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
 ";
 
-/// The shell command that sends the segments: `count` of them (0: for
-/// 60 s), from `src` (default: the route's source address).
+/// The shell command (for `Netns::exec`) that sends `count` TCP segments
+/// (ACK, PSH) of `len` payload bytes (0: for 60 s), one flow (source port
+/// `sport`) from `src` (default: the route's source address) to
+/// `dst:dport`, `gap_ms` apart, with consecutive sequence numbers (no
+/// segment is a retransmission).
 pub fn segments_script(
     src: Option<&str>,
     dst: &str,

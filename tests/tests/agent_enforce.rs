@@ -10,7 +10,7 @@ use alexa_tests::{
     agent::{wait_for, Agent},
     netns::{veth_pair, Netns},
     privileged,
-    traffic::{rule_model, send_segments, SegmentSink, BIG, MID, SMALL},
+    traffic::{rule_model, segments_script, SegmentSink, BIG, MID, SMALL},
 };
 use serde_json::Value;
 
@@ -57,7 +57,8 @@ impl Bed {
         SegmentSink::start(&self.gw, ports, &self.agent.dir.join("sink.json"))
     }
     fn send(&self, sport: u16, dport: u16, len: usize, count: usize) {
-        send_segments(&self.dev, GW, sport, dport, len, count, 2);
+        self.dev
+            .exec(&segments_script(None, GW, sport, dport, len, count, 2));
     }
     fn xdp_attached(&self) -> bool {
         let out = self.gw.exec("ip link show egw0");

@@ -11,9 +11,7 @@ use alexa_tests::{
     netns::{veth_pair, Netns},
     privileged,
     synth::Rng,
-    traffic::{
-        rule_model, segments_script, send_segments, send_segments_from, SegmentSink, BIG, SMALL,
-    },
+    traffic::{rule_model, segments_script, SegmentSink, BIG, SMALL},
 };
 
 const DEV: &str = "10.81.0.2";
@@ -84,9 +82,9 @@ fn a_hostile_model_changes_classes_never_who_is_watched() {
     );
     let sink = SegmentSink::start(&gw, &[7000, 7001], &agent.dir.join("sink.json"));
     // The device's packets: all dropped, as the model says.
-    send_segments(&dev, GW, 44000, 7000, SMALL, 20, 2);
+    dev.exec(&segments_script(None, GW, 44000, 7000, SMALL, 20, 2));
     // Another host on the same LAN, same sizes, same server: untouched.
-    send_segments_from(&dev, OTHER, GW, 44001, 7001, SMALL, 20, 2);
+    dev.exec(&segments_script(Some(OTHER), GW, 44001, 7001, SMALL, 20, 2));
     let got = sink.settled();
     assert_eq!(
         got[&7000], 0,
