@@ -83,7 +83,9 @@ pub struct EventHead {
     pub action: u8,
     /// `policy::flag` bits.
     pub flags: u8,
-    pub _pad: u8,
+    /// The sending device's index (the `DEVICES` map's value), which user
+    /// space maps to the name it gave.
+    pub device: u8,
     /// How many bytes of `snap` hold the frame's first bytes (with `flag::SNAP`).
     pub snap_len: u16,
     pub _pad2: u16,

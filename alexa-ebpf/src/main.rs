@@ -208,7 +208,7 @@ fn classify(ctx: &XdpContext, pkt: &Packet) -> u8 {
         class,
         action: decision.action,
         flags: decision.flags,
-        _pad: 0,
+        device: 0,
         snap_len: 0,
         _pad2: 0,
     };

@@ -26,6 +26,16 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum ConfigCommand {
+    /// Read and validate the file: every mistake is reported with its line.
+    Check {
+        /// The config file.
+        #[arg(long, value_name = "FILE", default_value = agent::config::DEFAULT_CONFIG)]
+        config: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Run the agent: classify (and in enforce mode, drop) the devices' packets on an interface.
     Run(#[command(flatten)] Box<RunArgs>),
@@ -35,6 +45,11 @@ enum Command {
         pin_dir: PathBuf,
         #[command(flatten)]
         socket: SocketArg,
+    },
+    /// Check the agent's config file (`alexa run --config FILE`).
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
     },
     /// Tell the running agent the microphone's state.
     Mic {
@@ -349,6 +364,9 @@ fn dispatch(cli: Cli) -> Result<()> {
                 .block_on(agent::run(opts))
         }
         Command::Detach { pin_dir, socket } => detach(&pin_dir, &socket.path),
+        Command::Config {
+            command: ConfigCommand::Check { config },
+        } => config_check(&config),
         Command::Mic { state, socket } => args::send(
             &socket.path,
             control::Request::Mic {
@@ -631,10 +649,37 @@ fn dispatch(cli: Cli) -> Result<()> {
                 println!("{}", serde_json::to_string(&status)?);
             } else {
                 print!("{}", alexa::status::summary(&status));
+                // Root reads the token file; anyone else is told where it is.
+                if let Some(file) = &status.api_token_file {
+                    match std::fs::read_to_string(file) {
+                        Ok(t) => println!(
+                            "api token: {} (send \"Authorization: Bearer TOKEN\" to change state over HTTP)",
+                            t.trim()
+                        ),
+                        Err(_) => println!("api token: in {file} (root only)"),
+                    }
+                }
             }
             Ok(())
         }
     }
+}
+
+/// `alexa config check`: the file, then what it points to that can be
+/// checked without starting (the model file, the interface).
+fn config_check(path: &std::path::Path) -> Result<()> {
+    use agent::config;
+    let c = config::load(path)?;
+    if let Some(config::ModelChoice::File(m)) = &c.model {
+        alexa::model::file::load(m)?;
+    }
+    println!("{}: ok: {}", path.display(), config::describe(&c));
+    if let Some(iface) = &c.interface {
+        if agent::require_interface(iface).is_err() {
+            eprintln!("alexa: note: interface {iface} does not exist on this machine (yet)");
+        }
+    }
+    Ok(())
 }
 
 /// `alexa train`.

@@ -84,6 +84,14 @@ pub fn date_bytes(ts_ns: u64) -> [u8; 26] {
     b
 }
 
+/// RFC 3339 in UTC with microseconds: `2026-12-02T01:02:03.456789Z`.
+pub fn rfc3339_bytes(ts_ns: u64) -> [u8; 27] {
+    let mut b = [b'Z'; 27];
+    b[..26].copy_from_slice(&date_bytes(ts_ns));
+    b[10] = b'T';
+    b
+}
+
 /// (year, month, day) of a day count since 1970-01-01 (proleptic
 /// Gregorian; H. Hinnant's `civil_from_days`, for non-negative days).
 fn civil_from_days(days: u64) -> (u64, u64, u64) {

@@ -40,6 +40,34 @@ pub struct Status {
     pub kernel_ns_per_packet: Option<f64>,
     /// Alerts and drops, newest last, at most [`RECENT_MAX`].
     pub recent: Vec<RecentVerdict>,
+    /// Where the HTTP API's bearer token is (the token itself never
+    /// travels in a status: `/api/status` is open to every local user).
+    pub api_token_file: Option<String>,
+    /// The config file run-time changes are kept in.
+    pub config: Option<String>,
+    /// Each listed device's traffic, in device-index order.
+    pub device_activity: Vec<DeviceActivity>,
+    /// When the agent started, seconds since the Unix epoch.
+    pub start_time_s: f64,
+    /// The kernel's BPF statistics: total run time and runs of the program
+    /// since it was loaded; `None` when they are off.
+    pub kernel_run_time_ns: Option<u64>,
+    pub kernel_runs: Option<u64>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+#[serde(default)]
+pub struct DeviceActivity {
+    pub name: String,
+    /// The IP or MAC address it is matched by.
+    pub address: String,
+    /// Packets classified since the agent started (as events received).
+    pub packets: u64,
+    /// Seconds since its last packet, or since the agent started.
+    pub idle_s: f64,
+    /// Idle past the silence limit: unplugged, moved to another network,
+    /// or its traffic no longer passes this interface.
+    pub silent: bool,
 }
 
 /// Most entries [`Status::recent`] holds.
@@ -93,15 +121,30 @@ pub fn summary(s: &Status) -> String {
         s.mode,
         if s.microphone { "on" } else { "muted" }
     );
-    let _ = writeln!(
-        out,
-        "devices: {}",
-        if s.devices.is_empty() {
-            "none".into()
-        } else {
-            s.devices.join(", ")
+    if s.device_activity.is_empty() {
+        let _ = writeln!(
+            out,
+            "devices: {}",
+            if s.devices.is_empty() {
+                "none".into()
+            } else {
+                s.devices.join(", ")
+            }
+        );
+    } else {
+        let _ = writeln!(out, "devices:");
+        for d in &s.device_activity {
+            let _ = writeln!(
+                out,
+                "  {} ({}): {} packets, last {:.0} s ago{}",
+                d.name,
+                d.address,
+                d.packets,
+                d.idle_s,
+                if d.silent { "  SILENT" } else { "" }
+            );
         }
-    );
+    }
     let _ = writeln!(
         out,
         "model: {} ({})",
@@ -236,6 +279,7 @@ mod tests {
                 length: 1400,
                 quarantine: true,
             }],
+            ..Default::default()
         }
     }
 

@@ -320,15 +320,14 @@ fn draw_header(frame: &mut Frame, area: Rect, state: &TopState, s: &Status) {
     let frames = format!("frames {}", count(s.counter("frames")));
     let fixed = format!(
         " alexa  {} ({})  {}  devices   {frames} ",
-        s.iface,
-        s.xdp_mode,
-        mode.to_uppercase()
+        s.iface, s.xdp_mode, mode
     );
     let devices = fit_list(&s.devices, width.saturating_sub(fixed.chars().count()));
     let line1 = Line::from(vec![
         Span::raw(" alexa  ").bold(),
         Span::raw(format!("{} ({})  ", s.iface, s.xdp_mode)),
-        Span::styled(mode.to_uppercase(), mode_style),
+        // The same word as `alexa status` and the API: `monitor` or `enforce`.
+        Span::styled(mode.to_owned(), mode_style),
         Span::raw(format!("  devices {devices}  {frames}")),
     ])
     .style(Style::new().add_modifier(Modifier::REVERSED));
@@ -745,6 +744,7 @@ mod tests {
                     quarantine: i % 4 == 0,
                 })
                 .collect(),
+            ..Default::default()
         }
     }
 
@@ -776,7 +776,7 @@ mod tests {
         let text = screen.join("\n");
         for needle in [
             "enp3s0 (driver)",
-            "ENFORCE",
+            "enforce",
             "mic MUTED",
             "model 9f1ff9d0",
             "kernel 87 ns/pkt",

@@ -146,6 +146,8 @@ impl Agent {
             .arg(&self.log)
             .arg("--evidence")
             .arg(&self.evidence)
+            .arg("--api-token-file")
+            .arg(self.token_file())
             .args(args)
             .stderr(stderr);
         self.process = Some(Running::spawn(&mut cmd));
@@ -162,6 +164,11 @@ impl Agent {
             "the agent did not answer on its socket:\n{}",
             self.stderr()
         );
+    }
+
+    /// Where the agent keeps its HTTP API token.
+    pub fn token_file(&self) -> PathBuf {
+        self.dir.join("state").join("api-token")
     }
 
     pub fn stderr(&self) -> String {

@@ -420,7 +420,8 @@ fn broken_model_changes_nothing_and_control_socket_is_root_only() {
         "a bad rule changed the policy"
     );
 
-    // The local API: microphone state from home automation; nothing else.
+    // The local API: microphone state from home automation, with the token
+    // only; reads open; nothing else.
     let api = |args: &str| {
         let out = Command::new("ip")
             .args(["netns", "exec", &bed.gw.name, "sh", "-c"])
@@ -429,18 +430,52 @@ fn broken_model_changes_nothing_and_control_socket_is_root_only() {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
+    let token = std::fs::read_to_string(bed.agent.token_file()).unwrap();
+    let token = token.trim();
+    assert_eq!(token.len(), 64);
+    let mic = "http://127.0.0.1:9465/api/microphone";
+    assert_eq!(api(&format!("-X PUT -d on {mic}")), "401", "no token");
     assert_eq!(
-        api("-X PUT -d on http://127.0.0.1:9465/api/microphone"),
-        "200"
+        api(&format!(
+            "-X PUT -H 'Authorization: Bearer {}' -d on {mic}",
+            "0".repeat(64)
+        )),
+        "401",
+        "wrong token"
     );
+    assert_eq!(
+        api(&format!(
+            "-X POST -H 'Authorization: Bearer {}' -d on {mic}",
+            &token[..63]
+        )),
+        "401",
+        "a prefix of the token"
+    );
+    assert_eq!(
+        bed.agent.status()["microphone"],
+        false,
+        "a refused change held"
+    );
+    let bearer = format!("-H 'Authorization: Bearer {token}'");
+    assert_eq!(api(&format!("-X PUT {bearer} -d on {mic}")), "200");
     assert_eq!(bed.agent.status()["microphone"], true);
+    assert_eq!(api(mic), "200", "reading needs no token");
+    assert_eq!(api("http://127.0.0.1:9465/api/status"), "200");
+    assert_eq!(api(&format!("-X PUT {bearer} -d maybe {mic}")), "400");
     assert_eq!(
-        api("-X PUT -d maybe http://127.0.0.1:9465/api/microphone"),
-        "400"
+        api(&format!(
+            "-X PUT {bearer} -d \"$(head -c 5000 /dev/zero | tr '\\0' a)\" {mic}"
+        )),
+        "413"
     );
-    assert_eq!(api("-X PUT -d \"$(head -c 5000 /dev/zero | tr '\\0' a)\" http://127.0.0.1:9465/api/microphone"), "413");
     assert_eq!(api("http://127.0.0.1:9465/api/model"), "404");
     assert_eq!(api("-X DELETE http://127.0.0.1:9465/api/status"), "405");
+    // The status shows root the token, and never carries it itself.
+    let out = bed.agent.ctl(&["status"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("api token: {token}")));
+    assert!(!serde_json::to_string(&bed.agent.status())
+        .unwrap()
+        .contains(token));
 
     // A non-root client: the socket's mode keeps it out ...
     let nobody = |args: &[&str]| {

@@ -126,7 +126,7 @@ fn top_shows_the_live_agent_in_80x24() {
     let version = status.model_version.expect("the agent runs a model");
     for needle in [
         "gw0 (",
-        "MONITOR",
+        "monitor",
         "mic ON",
         &format!("model {version}"),
         "kernel ",

@@ -1,7 +1,8 @@
 //! Two small HTTP servers, bound to loopback by default: `/metrics` for
 //! Prometheus, and a local API for home automation (e.g. Home Assistant
 //! telling the agent the microphone state). Each serves only its few
-//! routes, with small body limits and request timeouts.
+//! routes, with small body limits and request timeouts. Reads are open on
+//! loopback; a change needs the bearer token (`token.rs`).
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
@@ -9,7 +10,7 @@ use anyhow::{Context as _, Result};
 use axum::{
     body::Bytes,
     extract::{DefaultBodyLimit, State},
-    http::{header, StatusCode},
+    http::{header, HeaderMap, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
     Json, Router,
@@ -107,8 +108,35 @@ async fn microphone(State(agent): State<Arc<Agent>>) -> Response {
     }
 }
 
-/// Body: `on`, `off`, or `{"on": true|false}`.
-async fn set_microphone(State(agent): State<Arc<Agent>>, body: Bytes) -> Response {
+/// 401 unless the request carries the agent's API token.
+fn refused(agent: &Agent, headers: &HeaderMap) -> Option<Response> {
+    let given = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+    if agent
+        .api_token
+        .as_deref()
+        .is_some_and(|t| super::token::authorizes(given, t))
+    {
+        return None;
+    }
+    Some(
+        (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer realm=\"alexa\"")],
+            "this change needs the API token: send \"Authorization: Bearer TOKEN\" (`sudo alexa status` shows it)\n",
+        )
+            .into_response(),
+    )
+}
+
+/// Body: `on`, `off`, or `{"on": true|false}`; needs the API token.
+async fn set_microphone(
+    State(agent): State<Arc<Agent>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Some(r) = refused(&agent, &headers) {
+        return r;
+    }
     let text = String::from_utf8_lossy(&body);
     let on = match text.trim() {
         "on" => Some(true),

@@ -1,5 +1,9 @@
 //! The verdict log: JSON lines appended to a file that rotates by size
-//! (`FILE` → `FILE.1` → … → `FILE.N`, the oldest dropped), or standard output.
+//! (`FILE` → `FILE.1.gz` → … → `FILE.N.gz`, the oldest dropped), or
+//! standard output. Rotated files are gzip-compressed (JSON lines shrink
+//! about tenfold: SD cards) on a thread of their own, so the event loop
+//! never waits for it; a crash mid-compression leaves `FILE.rotated`,
+//! compressed at the next start.
 
 use std::{
     fs::{File, OpenOptions},
@@ -11,6 +15,8 @@ use anyhow::{Context as _, Result};
 
 pub struct VerdictLog {
     out: Output,
+    /// The compression of the last rotated file, joined before the next.
+    compressing: Option<std::thread::JoinHandle<Result<()>>>,
     /// Rotate once the file reaches this many bytes (0: never).
     max_bytes: u64,
     /// Rotated files kept.
@@ -40,7 +46,15 @@ impl VerdictLog {
                 .unwrap_or((0, true)),
             Output::Stdout(_) => (0, false),
         };
+        if let (Output::File { path, .. }, true) = (&out, regular) {
+            let rotated = rotated_name(path);
+            if rotated.exists() {
+                super::rotate::shift(path, keep, ".gz")?;
+                compress(&rotated, &super::rotate::numbered(path, 1, ".gz"))?;
+            }
+        }
         Ok(VerdictLog {
+            compressing: None,
             out,
             // Only a regular file is rotated: renaming `/dev/null` or a FIFO
             // away would break whatever else uses it.
@@ -80,29 +94,68 @@ impl VerdictLog {
             return Ok(());
         };
         w.flush()?;
-        let numbered = |i: u32| {
-            let mut p = path.clone().into_os_string();
-            p.push(format!(".{i}"));
-            PathBuf::from(p)
-        };
+        if let Some(job) = self.compressing.take() {
+            job.join()
+                .map_err(|_| anyhow::anyhow!("the log compression thread panicked"))??;
+        }
         if self.keep == 0 {
             std::fs::remove_file(&*path).ok();
         } else {
-            std::fs::remove_file(numbered(self.keep)).ok();
-            for i in (1..self.keep).rev() {
-                let from = numbered(i);
-                if from.exists() {
-                    std::fs::rename(&from, numbered(i + 1))
-                        .with_context(|| format!("{}: cannot rotate", from.display()))?;
-                }
-            }
-            std::fs::rename(&*path, numbered(1))
+            super::rotate::shift(path, self.keep, ".gz")?;
+            let rotated = rotated_name(path);
+            std::fs::rename(&*path, &rotated)
                 .with_context(|| format!("{}: cannot rotate", path.display()))?;
+            let to = super::rotate::numbered(path, 1, ".gz");
+            self.compressing = Some(std::thread::spawn(move || compress(&rotated, &to)));
         }
         *w = BufWriter::new(open_append(path)?);
         self.written = 0;
         Ok(())
     }
+
+    /// Waits for a compression in progress (at shutdown, and in tests).
+    pub fn finish(&mut self) -> Result<()> {
+        self.flush()?;
+        match self.compressing.take() {
+            Some(job) => job
+                .join()
+                .map_err(|_| anyhow::anyhow!("the log compression thread panicked"))?,
+            None => Ok(()),
+        }
+    }
+}
+
+/// Where a log waits for its compression.
+fn rotated_name(path: &Path) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(".rotated");
+    PathBuf::from(p)
+}
+
+/// Compresses `from` into `to` (through a temporary name, so `to` is whole
+/// or absent), then removes `from`.
+fn compress(from: &Path, to: &Path) -> Result<()> {
+    let mut tmp = to.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let done = (|| -> std::io::Result<()> {
+        let mut input = File::open(from)?;
+        let mut gz = flate2::write::GzEncoder::new(
+            BufWriter::new(File::create(&tmp)?),
+            flate2::Compression::default(),
+        );
+        std::io::copy(&mut input, &mut gz)?;
+        gz.finish()?
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .sync_all()?;
+        std::fs::rename(&tmp, to)?;
+        std::fs::remove_file(from)
+    })();
+    if done.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    done.with_context(|| format!("{}: cannot compress the rotated log", from.display()))
 }
 
 fn open_append(p: &Path) -> Result<File> {
@@ -146,7 +199,7 @@ mod tests {
     }
 
     #[test]
-    fn rotates_by_size_and_keeps_n_files() {
+    fn rotates_by_size_and_keeps_n_compressed_files() {
         let dir = std::env::temp_dir().join(format!("alexa-log-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("v.jsonl");
@@ -155,15 +208,35 @@ mod tests {
         for i in 0..10 {
             log.line(format!("{i:039}").as_bytes()).unwrap();
         }
-        log.flush().unwrap();
+        log.finish().unwrap();
         let read = |p: &Path| std::fs::read_to_string(p).unwrap();
-        let one = PathBuf::from(format!("{}.1", path.display()));
-        let two = PathBuf::from(format!("{}.2", path.display()));
+        let gunzip = |p: PathBuf| {
+            let mut s = String::new();
+            flate2::read::GzDecoder::new(File::open(p).unwrap())
+                .read_to_string(&mut s)
+                .unwrap();
+            s
+        };
+        let gz = |i| super::super::rotate::numbered(&path, i, ".gz");
         assert_eq!(read(&path).lines().count(), 2);
         assert!(read(&path).starts_with(&format!("{:039}", 8)));
-        assert!(read(&one).starts_with(&format!("{:039}", 6)));
-        assert!(read(&two).starts_with(&format!("{:039}", 4)));
-        assert!(!PathBuf::from(format!("{}.3", path.display())).exists());
+        assert!(gunzip(gz(1)).starts_with(&format!("{:039}", 6)));
+        assert_eq!(gunzip(gz(2)).lines().count(), 2);
+        assert!(gunzip(gz(2)).starts_with(&format!("{:039}", 4)));
+        assert!(!gz(3).exists());
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 3, "only the log and two old files: {names:?}");
+        // A crash mid-compression: the next start finishes it.
+        drop(log);
+        std::fs::write(rotated_name(&path), "interrupted\n").unwrap();
+        let mut log = VerdictLog::open(Some(&path), 100, 2).unwrap();
+        log.finish().unwrap();
+        assert!(!rotated_name(&path).exists());
+        assert_eq!(gunzip(gz(1)), "interrupted\n");
+        assert!(gunzip(gz(2)).starts_with(&format!("{:039}", 6)));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

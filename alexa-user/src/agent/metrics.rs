@@ -16,7 +16,33 @@ use crate::status::Status;
 type Labels = Vec<(String, String)>;
 
 pub fn render(s: &Status) -> Result<String> {
-    let mut reg = Registry::with_prefix("alexa");
+    let mut root = Registry::default();
+    // The process collector's conventional name, without the prefix.
+    let start = Gauge::<f64, AtomicU64>::default();
+    start.set(s.start_time_s);
+    root.register(
+        "process_start_time_seconds",
+        "Start time of the agent since the Unix epoch, in seconds",
+        start,
+    );
+    let reg = root.sub_registry_with_prefix("alexa");
+    reg.register(
+        "build",
+        "The agent's version, commit and feature contract",
+        Info::new(vec![
+            ("version".to_owned(), env!("CARGO_PKG_VERSION").to_owned()),
+            (
+                "commit".to_owned(),
+                option_env!("ALEXA_GIT_COMMIT")
+                    .unwrap_or("unknown")
+                    .to_owned(),
+            ),
+            (
+                "contract".to_owned(),
+                alexa_common::CONTRACT_VERSION.to_string(),
+            ),
+        ]),
+    );
 
     let packets = Family::<Labels, Counter>::default();
     let bytes = Family::<Labels, Counter>::default();
@@ -119,15 +145,50 @@ pub fn render(s: &Status) -> Result<String> {
     let enforce = Gauge::<i64>::default();
     enforce.set((s.mode == "enforce") as i64);
     reg.register("enforcing", "1 in enforce mode, 0 in monitor mode", enforce);
-    if let Some(ns) = s.kernel_ns_per_packet {
-        let g = Gauge::<f64, AtomicU64>::default();
-        g.set(ns);
+    // Totals, so a rate over any window is `rate(time) / rate(runs)`.
+    if let (Some(ns), Some(runs)) = (s.kernel_run_time_ns, s.kernel_runs) {
+        let t = Counter::<f64, AtomicU64>::default();
+        t.inc_by(ns as f64 / 1e9);
         reg.register(
-            "kernel_run_time_per_packet_nanoseconds",
-            "Average XDP program run time per packet (BPF statistics)",
-            g,
+            "kernel_run_time_seconds",
+            "Time the XDP program ran, since it was loaded (BPF statistics)",
+            t,
+        );
+        let n = Counter::<u64>::default();
+        n.inc_by(runs);
+        reg.register(
+            "kernel_runs",
+            "Runs of the XDP program, since it was loaded (BPF statistics)",
+            n,
         );
     }
+    let device_packets = Family::<Labels, Counter>::default();
+    let device_silent = Family::<Labels, Gauge>::default();
+    let device_idle = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+    for d in &s.device_activity {
+        let l = vec![
+            ("device".to_owned(), d.name.clone()),
+            ("address".to_owned(), d.address.clone()),
+        ];
+        device_packets.get_or_create(&l).inc_by(d.packets);
+        device_silent.get_or_create(&l).set(d.silent as i64);
+        device_idle.get_or_create(&l).set(d.idle_s);
+    }
+    reg.register(
+        "device_packets",
+        "Packets of each listed device the agent received verdicts for",
+        device_packets,
+    );
+    reg.register(
+        "device_silent",
+        "1 when a listed device has sent nothing for the silence limit",
+        device_silent,
+    );
+    reg.register(
+        "device_idle_seconds",
+        "Seconds since the device's last packet (or since the agent started)",
+        device_idle,
+    );
     reg.register(
         "model",
         "The model in use",
@@ -145,7 +206,7 @@ pub fn render(s: &Status) -> Result<String> {
     );
 
     let mut out = String::new();
-    encode(&mut out, &reg)?;
+    encode(&mut out, &root)?;
     Ok(out)
 }
 
@@ -160,7 +221,16 @@ mod tests {
             mode: "enforce".into(),
             microphone: true,
             model_version: Some("0badf00d".into()),
-            kernel_ns_per_packet: Some(61.5),
+            kernel_run_time_ns: Some(1_500_000_000),
+            kernel_runs: Some(20_000_000),
+            start_time_s: 1_764_633_600.5,
+            device_activity: vec![crate::status::DeviceActivity {
+                name: "kitchen".into(),
+                address: "08:7c:39:96:8a:8c".into(),
+                packets: 42,
+                idle_s: 2000.0,
+                silent: true,
+            }],
             ..Default::default()
         };
         s.classes.push(ClassCount {
@@ -181,7 +251,13 @@ mod tests {
             "alexa_microphone_on 1",
             "alexa_enforcing 1",
             "alexa_model_info{version=\"0badf00d\"} 1",
-            "alexa_kernel_run_time_per_packet_nanoseconds 61.5",
+            "alexa_kernel_run_time_seconds_total 1.5",
+            "alexa_kernel_runs_total 20000000",
+            "process_start_time_seconds 1764633600.5",
+            "alexa_build_info{version=\"0.1.0\"",
+            "alexa_device_packets_total{device=\"kitchen\",address=\"08:7c:39:96:8a:8c\"} 42",
+            "alexa_device_silent{device=\"kitchen\",address=\"08:7c:39:96:8a:8c\"} 1",
+            "alexa_device_idle_seconds{device=\"kitchen\",address=\"08:7c:39:96:8a:8c\"} 2000.0",
             "# EOF",
         ] {
             assert!(text.contains(want), "missing {want:?} in\n{text}");

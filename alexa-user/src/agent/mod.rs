@@ -5,6 +5,7 @@
 //! stops, the pinned classifier keeps enforcing; `alexa detach` removes it.
 
 pub mod args;
+pub mod config;
 pub mod control;
 pub mod evidence;
 pub mod http;
@@ -12,7 +13,10 @@ pub mod log;
 pub mod metrics;
 pub mod pacer;
 pub mod policy;
+pub mod preflight;
 pub mod privileges;
+pub mod rotate;
+pub mod token;
 
 use std::{
     collections::VecDeque,
@@ -39,7 +43,8 @@ pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/alexa";
 
 pub struct RunOptions {
     pub iface: String,
-    pub devices: Vec<crate::device::Device>,
+    /// In device-index order: the kernel tags each event with the index.
+    pub devices: Vec<config::NamedDevice>,
     /// `None` or `-`: standard output.
     pub log: Option<PathBuf>,
     /// Rotate the log at this size (0: never), keeping `log_keep` old files.
@@ -62,10 +67,19 @@ pub struct RunOptions {
     pub control_socket: PathBuf,
     pub metrics_addr: Option<SocketAddr>,
     pub api_addr: Option<SocketAddr>,
+    /// The API's bearer token, made here at the first start.
+    pub api_token_file: PathBuf,
     /// Evidence capture (pcapng); `None`: none.
     pub evidence: Option<PathBuf>,
+    /// Start a new evidence file at this size (0: never), keeping `evidence_keep` old ones.
+    pub evidence_max_bytes: u64,
+    pub evidence_keep: u32,
     /// Also keep evidence of `justified` packets.
     pub evidence_justified: bool,
+    /// A listed device without a packet this long is reported silent (zero: never).
+    pub silence: std::time::Duration,
+    /// The config file run-time changes are written back to.
+    pub config: Option<PathBuf>,
 }
 
 /// Fails unless the process may load BPF programs and attach XDP.
@@ -117,16 +131,76 @@ impl WallClock {
     }
 }
 
-/// Appends the verdict log line of `ev` (without its newline) to `out`: the
-/// dataset's columns plus what the kernel did. The agent and the bench both
-/// write lines through this.
-pub fn log_line(ev: &Event, clock: &WallClock, out: &mut Vec<u8>) -> Result<()> {
-    let row = event_row(ev, clock);
+/// What a verdict line says besides the event: where it was seen and by
+/// which listed device.
+pub struct LineMeta {
+    pub clock: WallClock,
+    /// When `clock` was last anchored.
+    pub anchored: Instant,
+    pub iface: String,
+    /// Device names by the index the kernel tags events with.
+    pub devices: Vec<String>,
+}
+
+/// How often the wall clock is re-read: on a gateway without a real-time
+/// clock, NTP may set the time long after the agent started.
+const REANCHOR: std::time::Duration = std::time::Duration::from_secs(10);
+
+impl LineMeta {
+    pub fn new(iface: &str, devices: Vec<String>) -> Self {
+        LineMeta {
+            clock: WallClock::now(),
+            anchored: Instant::now(),
+            iface: iface.to_owned(),
+            devices,
+        }
+    }
+
+    fn reanchor_if_due(&mut self) {
+        if self.anchored.elapsed() >= REANCHOR {
+            self.clock = WallClock::now();
+            self.anchored = Instant::now();
+        }
+    }
+
+    /// The listed device that sent `ev`.
+    pub fn device(&self, ev: &Event) -> &str {
+        self.devices
+            .get(ev.device as usize)
+            .map_or("", String::as_str)
+    }
+}
+
+/// A verdict line: the conventional keys of a network-security event log
+/// first (`timestamp`, `event_type`, `in_iface`), the device's name, then
+/// the dataset's columns and what the kernel did.
+#[derive(serde::Serialize)]
+struct VerdictLine<'a> {
+    /// RFC 3339, UTC, microseconds.
+    timestamp: crate::record::Ascii<27>,
+    event_type: &'static str,
+    in_iface: &'a str,
+    device: &'a str,
+    #[serde(flatten)]
+    row: crate::record::JsonRow<'a>,
+}
+
+/// Appends the verdict log line of `ev` (without its newline) to `out`. The
+/// agent and the bench both write lines through this.
+pub fn log_line(ev: &Event, meta: &LineMeta, out: &mut Vec<u8>) -> Result<()> {
+    let row = event_row(ev, &meta.clock);
     let mut json = row.json();
     json.action = Some(policy::action_name(ev.action));
     json.quarantine = ev.flags & flag::QUARANTINE != 0;
     json.would_drop = ev.flags & flag::WOULD_DROP != 0;
-    serde_json::to_writer(out, &json)?;
+    let line = VerdictLine {
+        timestamp: crate::record::Ascii(crate::record::rfc3339_bytes(row.ts_ns)),
+        event_type: "verdict",
+        in_iface: &meta.iface,
+        device: meta.device(ev),
+        row: json,
+    };
+    serde_json::to_writer(out, &line)?;
     Ok(())
 }
 
@@ -150,16 +224,36 @@ fn class_label(class: u8) -> &'static str {
 pub struct Agent {
     classifier: Mutex<Classifier>,
     info: Mutex<Info>,
+    /// What the HTTP API's changes must carry; `None` when the API is off.
+    api_token: Option<String>,
+    api_token_file: PathBuf,
+    /// Where run-time changes are kept.
+    config: Option<PathBuf>,
 }
 
 struct Info {
     iface: String,
     xdp_mode: String,
     devices: Vec<String>,
+    /// By device index.
+    seen: Vec<DeviceSeen>,
+    /// Past this without a packet, a device is reported silent.
+    silence: std::time::Duration,
+    started_wall: std::time::SystemTime,
     model_path: Option<String>,
     started: Instant,
     events_received: u64,
     recent: VecDeque<RecentVerdict>,
+}
+
+/// One listed device's traffic, as the agent has seen it.
+struct DeviceSeen {
+    name: String,
+    address: String,
+    packets: u64,
+    last: Option<Instant>,
+    /// Reported silent, and not heard from since.
+    silent: bool,
 }
 
 impl Agent {
@@ -185,6 +279,17 @@ impl Agent {
         let run = c.run_stats();
         drop(c);
         let info = self.info();
+        let device_activity = info
+            .seen
+            .iter()
+            .map(|d| crate::status::DeviceActivity {
+                name: d.name.clone(),
+                address: d.address.clone(),
+                packets: d.packets,
+                idle_s: d.last.unwrap_or(info.started).elapsed().as_secs_f64(),
+                silent: d.silent,
+            })
+            .collect();
         let classes = stats
             .iter()
             .enumerate()
@@ -227,13 +332,67 @@ impl Agent {
                 .filter(|(_, n)| *n > 0)
                 .map(|(t, n)| t.as_nanos() as f64 / n as f64),
             recent: info.recent.iter().cloned().collect(),
+            api_token_file: self
+                .api_token
+                .as_ref()
+                .map(|_| self.api_token_file.display().to_string()),
+            config: self.config.as_ref().map(|p| p.display().to_string()),
+            device_activity,
+            start_time_s: info
+                .started_wall
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64()),
+            kernel_run_time_ns: run.map(|(t, _)| t.as_nanos() as u64),
+            kernel_runs: run.map(|(_, n)| n),
         })
+    }
+
+    /// Reports, in the journal, each device that fell silent or came back.
+    /// A silent Echo is a firewall failing open if it moved behind another
+    /// interface or got an address nobody listed; the owner must hear of it.
+    pub fn check_silence(&self) {
+        let mut notes = Vec::new();
+        {
+            let mut info = self.info();
+            let (limit, started) = (info.silence, info.started);
+            if limit.is_zero() {
+                return;
+            }
+            for d in &mut info.seen {
+                let idle = d.last.unwrap_or(started).elapsed();
+                if idle >= limit && !d.silent {
+                    d.silent = true;
+                    notes.push(format!(
+                        "device {} ({}) has sent nothing for {} min: is it off, on another network, or using an address not listed? (list it by MAC to follow it)",
+                        d.name,
+                        d.address,
+                        idle.as_secs() / 60
+                    ));
+                }
+            }
+        }
+        for n in notes {
+            self.note(n);
+        }
     }
 
     pub fn set_microphone(&self, on: bool) -> Result<()> {
         self.classifier().set_microphone(on)?;
         self.note(format!("microphone {}", if on { "on" } else { "muted" }));
-        Ok(())
+        self.keep(config::Change::Microphone(on))
+    }
+
+    /// Writes a change that took effect into the config file, so a restart
+    /// keeps it; a failure says the change holds only until then.
+    fn keep(&self, change: config::Change<'_>) -> Result<()> {
+        let Some(path) = &self.config else {
+            return Ok(());
+        };
+        config::write_back(path, change).map_err(|e| {
+            let e = anyhow::anyhow!("applied, but not saved (lost at the next restart): {e:#}");
+            self.note(format!("{e}"));
+            e
+        })
     }
 
     /// Validates the file completely, then swaps it in; on any error the
@@ -247,6 +406,7 @@ impl Agent {
             "model {} loaded (version {version:08x})",
             path.display()
         ));
+        self.keep(config::Change::Model(path))?;
         Ok(format!("{version:08x}"))
     }
 
@@ -257,6 +417,8 @@ impl Agent {
         let text = describe_policy(&new);
         drop(c);
         self.note(format!("policy set: {text}"));
+        let rules: Vec<String> = text.split(',').map(str::to_owned).collect();
+        self.keep(config::Change::Policy(&rules))?;
         Ok(text)
     }
 }
@@ -300,31 +462,14 @@ impl Drop for FreshPins {
     }
 }
 
-/// Keeps an existing file by moving it to the first free `FILE.N`.
-fn keep_previous(path: &Path) -> Result<()> {
-    if std::fs::metadata(path)
-        .map(|m| m.len() == 0)
-        .unwrap_or(true)
-    {
-        return Ok(());
-    }
-    for n in 1.. {
-        let to = PathBuf::from(format!("{}.{n}", path.display()));
-        if !to.exists() {
-            std::fs::rename(path, &to)
-                .with_context(|| format!("{}: cannot keep the previous file", path.display()))?;
-            break;
-        }
-    }
-    Ok(())
-}
-
 pub async fn run(opts: RunOptions) -> Result<()> {
     require_root("alexa run")?;
     if opts.devices.is_empty() {
         bail!("no device given: name the smart speaker's address with --device ADDR");
     }
+    preflight::check_kernel(&preflight::kernel_release()?)?;
     require_interface(&opts.iface)?;
+    preflight::check_interface_free(&opts.iface, alexa_common::PROGRAM_NAME)?;
     // Validate everything given before anything reaches the kernel.
     let model = opts
         .model
@@ -345,6 +490,10 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     };
     let api_listener = match opts.api_addr {
         Some(a) => Some(http::bind(a, "API").await?),
+        None => None,
+    };
+    let api_token = match opts.api_addr {
+        Some(_) => Some(token::load_or_create(&opts.api_token_file)?),
         None => None,
     };
     let mut log = log::VerdictLog::open(opts.log.as_deref(), opts.log_max_bytes, opts.log_keep)?;
@@ -397,7 +546,8 @@ pub async fn run(opts: RunOptions) -> Result<()> {
                 0
             };
     })?;
-    classifier.set_devices(&opts.devices)?;
+    let devices: Vec<crate::device::Device> = opts.devices.iter().map(|d| d.device).collect();
+    classifier.set_devices(&devices)?;
     if let Some(m) = &model {
         if classifier.model_version()? != m.version_id() {
             classifier.load_tree(&m.nodes, m.version_id())?;
@@ -420,11 +570,27 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             iface: opts.iface.clone(),
             xdp_mode: attached.mode.to_owned(),
             devices: opts.devices.iter().map(|d| d.to_string()).collect(),
+            seen: opts
+                .devices
+                .iter()
+                .map(|d| DeviceSeen {
+                    name: d.name.clone(),
+                    address: d.device.to_string(),
+                    packets: 0,
+                    last: None,
+                    silent: false,
+                })
+                .collect(),
+            silence: opts.silence,
+            started_wall: std::time::SystemTime::now(),
             model_path: opts.model.as_ref().map(|p| p.display().to_string()),
             started: Instant::now(),
             events_received: 0,
             recent: VecDeque::with_capacity(RECENT_MAX),
         }),
+        api_token,
+        api_token_file: opts.api_token_file.clone(),
+        config: opts.config.clone(),
     });
     let metrics_at = metrics_listener.map(|l| http::serve_metrics(l, agent.clone()));
     let api_at = api_listener.map(|l| http::serve_api(l, agent.clone()));
@@ -460,7 +626,6 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             .unwrap_or_default(),
     ));
 
-    let clock = WallClock::now();
     // SAFETY: the ring buffer owns its map fd, which stays open and the same
     // for as long as the AsyncFd owns the ring buffer.
     let mut ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
@@ -469,16 +634,25 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sink = Sink {
         log: &mut log,
-        evidence: None,
-        evidence_path: opts.evidence.clone(),
-        iface: opts.iface.clone(),
-        clock,
+        evidence: opts.evidence.clone().map(|p| {
+            evidence::EvidenceFiles::new(
+                p,
+                opts.iface.clone(),
+                opts.evidence_max_bytes,
+                opts.evidence_keep,
+            )
+        }),
+        meta: LineMeta::new(
+            &opts.iface,
+            opts.devices.iter().map(|d| d.name.clone()).collect(),
+        ),
         log_acks: opts.log_acks,
         acks_seen: 0,
         bad_items: 0,
     };
     let ack = alexa_common::class_id("ack");
     let mut pacer = pacer::Pacer::new()?;
+    let mut silence_check = tokio::time::interval(std::time::Duration::from_secs(5));
     // Events queued while no agent ran come first; the kernel may have woken
     // nobody for the last of them.
     let mut more = drain(ring.get_mut(), &mut sink, &agent, ack)?;
@@ -493,6 +667,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
                 guard.clear_ready();
                 pacer.woken()?;
             }
+            _ = silence_check.tick() => agent.check_silence(),
             tick = pacer.tick(), if pacer.active() => {
                 tick?;
                 more = drain(ring.get_mut(), &mut sink, &agent, ack)?;
@@ -514,6 +689,10 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         }
     }
     let bad_items = sink.bad_items;
+    if let Some(e) = sink.evidence.as_mut() {
+        e.flush()?;
+    }
+    log.finish()?;
     let c = agent.classifier().counters()?;
     let summary: Vec<String> = counter::NAMES
         .iter()
@@ -538,12 +717,8 @@ pub async fn run(opts: RunOptions) -> Result<()> {
 /// Where events go: the log, the evidence capture, the agent's tallies.
 struct Sink<'a> {
     log: &'a mut log::VerdictLog,
-    /// Opened at the first evidence packet, so a restart without any does
-    /// not leave an empty capture behind.
-    evidence: Option<evidence::Evidence>,
-    evidence_path: Option<PathBuf>,
-    iface: String,
-    clock: WallClock,
+    evidence: Option<evidence::EvidenceFiles>,
+    meta: LineMeta,
     log_acks: u32,
     acks_seen: u64,
     bad_items: u64,
@@ -563,7 +738,9 @@ fn drain(
     let mut received = 0u64;
     let mut taken = 0u64;
     let mut recent = std::collections::VecDeque::with_capacity(RECENT_MAX);
+    let mut per_device = [0u64; alexa_common::DEVICE_CAPACITY as usize];
     let mut line = Vec::with_capacity(512);
+    sink.meta.reanchor_if_due();
     while taken < DRAIN_BATCH {
         let Some(item) = events.next() else {
             break;
@@ -575,13 +752,16 @@ fn drain(
         };
         drop(item);
         received += 1;
+        if let Some(n) = per_device.get_mut(ev.device as usize) {
+            *n += 1;
+        }
         let sampled_out = Some(ev.class) == ack && {
             sink.acks_seen += 1;
             !(sink.acks_seen - 1).is_multiple_of(sink.log_acks as u64)
         };
         if !sampled_out {
             line.clear();
-            log_line(&ev, &sink.clock, &mut line)?;
+            log_line(&ev, &sink.meta, &mut line)?;
             sink.log.line(&line)?;
         }
         if ev.action != action::PASS {
@@ -592,10 +772,6 @@ fn drain(
             recent.push_back(ev);
         }
         if ev.flags & flag::SNAP != 0 {
-            if let (None, Some(p)) = (&sink.evidence, &sink.evidence_path) {
-                keep_previous(p)?;
-                sink.evidence = Some(evidence::Evidence::create(p, &sink.iface)?);
-            }
             if let Some(e) = sink.evidence.as_mut() {
                 let comment = format!(
                     "alexa: class={} action={}{} model={:08x} {}:{} -> {}:{}",
@@ -612,7 +788,7 @@ fn drain(
                     ip_from_mapped(ev.dst),
                     ev.features.dstport,
                 );
-                e.write(&ev, sink.clock.wall_ns(ev.ts_ns), comment)?;
+                e.write(&ev, sink.meta.clock.wall_ns(ev.ts_ns), comment)?;
             }
         }
     }
@@ -623,10 +799,25 @@ fn drain(
         }
         let mut info = agent.info();
         info.events_received += received;
+        let now = Instant::now();
+        let mut back = Vec::new();
+        for (d, n) in info.seen.iter_mut().zip(per_device) {
+            if n > 0 {
+                d.packets += n;
+                d.last = Some(now);
+                if std::mem::take(&mut d.silent) {
+                    back.push(format!(
+                        "device {} ({}) is sending again",
+                        d.name, d.address
+                    ));
+                }
+            }
+        }
         for ev in recent {
             let r = RecentVerdict {
-                ts: chrono::DateTime::from_timestamp_nanos(sink.clock.wall_ns(ev.ts_ns) as i64)
-                    .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                ts:
+                    chrono::DateTime::from_timestamp_nanos(sink.meta.clock.wall_ns(ev.ts_ns) as i64)
+                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 class: class_label(ev.class).to_owned(),
                 action: policy::action_name(ev.action).to_owned(),
                 src: ip_from_mapped(ev.src).to_string(),
@@ -639,6 +830,10 @@ fn drain(
                 info.recent.pop_front();
             }
             info.recent.push_back(r);
+        }
+        drop(info);
+        for n in back {
+            agent.note(n);
         }
     }
     Ok(taken == DRAIN_BATCH)

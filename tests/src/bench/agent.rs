@@ -12,7 +12,7 @@ use std::{
 };
 
 use alexa::{
-    agent::{log_line, pacer::Pacer, WallClock},
+    agent::{log_line, pacer::Pacer, LineMeta},
     classifier::decode_event,
 };
 use alexa_common::{counter, PROGRAM_NAME};
@@ -82,7 +82,7 @@ fn produce(fd: i32, frame: &[u8], rate: Option<u64>, length: Duration) -> Result
 async fn consume(
     ring: &mut AsyncFd<RingBuf<MapData>>,
     out: &mut dyn Write,
-    clock: &WallClock,
+    clock: &LineMeta,
     done: &AtomicBool,
 ) -> Result<(u64, Vec<u64>, Vec<u64>, Instant)> {
     let mut consumed = 0u64;
@@ -127,7 +127,7 @@ async fn consume(
 fn drain(
     events: &mut RingBuf<MapData>,
     out: &mut dyn Write,
-    clock: &WallClock,
+    clock: &LineMeta,
     batch: &mut Vec<u64>,
 ) -> Result<()> {
     let mut line = Vec::with_capacity(512);
@@ -154,7 +154,7 @@ fn step(
     length: Duration,
 ) -> Result<Step> {
     let frame = &super::frames::kinds()[1].1;
-    let clock = WallClock::now();
+    let clock = LineMeta::new("veth-bench", vec!["echo".to_owned()]);
     let before = obj.counters()?;
     let done = AtomicBool::new(false);
     let start = Instant::now();
