@@ -90,6 +90,8 @@ pub struct Agent {
     pub process: Option<Running>,
     /// Leave `dir` (log, evidence) in place on drop.
     pub keep_dir: bool,
+    /// Extra environment for the agent (e.g. `NOTIFY_SOCKET`).
+    pub env: Vec<(String, String)>,
 }
 
 impl Agent {
@@ -122,6 +124,7 @@ impl Agent {
             pin_dir,
             process: None,
             keep_dir,
+            env: Vec::new(),
         }
     }
 
@@ -149,6 +152,7 @@ impl Agent {
             .arg("--api-token-file")
             .arg(self.token_file())
             .args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stderr(stderr);
         self.process = Some(Running::spawn(&mut cmd));
         let up = wait_for(Duration::from_secs(15), || {

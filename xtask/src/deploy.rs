@@ -19,8 +19,10 @@ pub struct DeployArgs {
     /// Interface the device's packets arrive on: the gateway's LAN side.
     #[arg(long)]
     pub iface: String,
-    /// Address of a monitored device (repeat for several; IPv4 or IPv6).
-    #[arg(long = "device", value_name = "ADDR", required = true)]
+    /// A monitored device by MAC (follows it across DHCP leases and IPv6
+    /// addresses) or IP, optionally named: `kitchen=08:7c:39:96:8a:8c`.
+    /// Repeat for several.
+    #[arg(long = "device", value_name = "[NAME=]MAC|ADDR", required = true)]
     pub devices: Vec<String>,
     /// `monitor` (log and alert) or `enforce` (also drop what the policy says).
     #[arg(long, default_value = "monitor")]
@@ -41,22 +43,29 @@ pub struct DeployArgs {
     /// scratch directory); runs no systemctl.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Overwrite an existing config file (it holds the owner's run-time
+    /// changes, so it is otherwise left as it is).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Fixed places: the same on every gateway so that the docs, `alexa top`
 /// and `alexa status` find them without options.
-pub const ENV_FILE: &str = "/etc/alexa/alexa.env";
+pub const CONFIG_FILE: &str = "/etc/alexa/alexa.toml";
 pub const UNIT_FILE: &str = "/etc/systemd/system/alexa.service";
 pub const PIN_DIR: &str = "/sys/fs/bpf/alexa";
 pub const CONTROL_SOCKET: &str = "/run/alexa/control.sock";
 pub const VERDICT_LOG: &str = "/var/log/alexa/verdicts.jsonl";
+pub const EVIDENCE: &str = "/var/log/alexa/evidence.pcapng";
+pub const TOKEN_FILE: &str = "/var/lib/alexa/api-token";
 
 /// The validated options.
 #[derive(Debug)]
 struct Plan {
     iface: String,
-    /// IP addresses, and MAC addresses in lowercase `aa:bb:cc:dd:ee:ff`.
-    devices: Vec<String>,
+    /// (name, address): IP addresses, and MAC addresses in lowercase
+    /// `aa:bb:cc:dd:ee:ff`.
+    devices: Vec<(String, String)>,
     mode: &'static str,
     prefix: PathBuf,
 }
@@ -85,14 +94,34 @@ fn validate(args: &DeployArgs) -> Result<Plan> {
     {
         bail!("--iface {iface:?}: not an interface name");
     }
-    let mut devices = Vec::new();
+    let mut devices: Vec<(String, String)> = Vec::new();
     for d in &args.devices {
-        let addr = device_name(d.trim()).ok_or_else(|| {
+        let (name, addr) = match d.trim().split_once('=') {
+            Some((n, a)) => (Some(n), a),
+            None => (None, d.trim()),
+        };
+        let addr = device_name(addr).ok_or_else(|| {
             anyhow::anyhow!("--device {d:?}: neither an IP address nor a MAC address")
         })?;
-        if !devices.contains(&addr) {
-            devices.push(addr);
+        if let Some(n) = name {
+            // The agent's rule for names (they become config keys and labels).
+            if n.is_empty()
+                || n.len() > 32
+                || !n
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            {
+                bail!("--device {d:?}: a name is 1 to 32 letters, digits, '-', '_' or '.'");
+            }
         }
+        if devices.iter().any(|(_, a)| *a == addr) {
+            continue;
+        }
+        let name = name.map_or_else(|| format!("echo-{}", devices.len() + 1), str::to_owned);
+        if devices.iter().any(|(n, _)| *n == name) {
+            bail!("--device {d:?}: the name {name} is taken");
+        }
+        devices.push((name, addr));
     }
     if devices.is_empty() {
         bail!("no --device given: name the smart speaker's address");
@@ -136,48 +165,86 @@ fn validate(args: &DeployArgs) -> Result<Plan> {
     })
 }
 
-fn env_file(plan: &Plan) -> String {
-    let devices: Vec<String> = plan
+/// The config file a first deploy writes: the options given, every other
+/// setting shown at its default, commented.
+fn config_file(plan: &Plan) -> String {
+    let devices: String = plan
         .devices
         .iter()
-        .map(|d| format!("--device {d}"))
+        .map(|(n, a)| format!("{n} = \"{a}\"\n"))
         .collect();
     format!(
-        "# Options of alexa.service, written by `cargo xtask deploy`: re-run it to\n\
-         # change them (or edit here, then `systemctl restart alexa`).\n\
-         ALEXA_IFACE={iface}\n\
-         # One `--device ADDR` per monitored device: the unit splits this at spaces.\n\
-         ALEXA_DEVICES={devices}\n\
-         ALEXA_MODE={mode}\n\
-         # More `alexa run` options, e.g. --xdp-mode skb or --microphone off.\n\
-         ALEXA_ARGS=\n",
+        "# alexa's configuration: `alexa config check` validates it, docs/deploy.md
+# explains every key. Written once by `cargo xtask deploy` (again only with
+# --force): it is yours. `alexa mic`, `alexa policy set` and `alexa model
+# load` write their changes back here, so they survive a restart.
+interface = \"{iface}\"
+mode = \"{mode}\"
+# microphone = \"on\"
+model = \"{model}\"
+# policy = [\"justified=alert\"]
+# quarantine = \"20,2000,60000\"
+# xdp_mode = \"auto\"
+# A listed device silent this long is reported (journal, status, metrics).
+silence_minutes = 30
+
+# Name = MAC address (follows the device across DHCP leases and IPv6
+# addresses) or IP address (routed setups).
+[devices]
+{devices}
+# Worst case on disk with these values: docs/deploy.md, \"Disk\".
+[log]
+path = \"{VERDICT_LOG}\"
+max_bytes = 104857600
+keep = 5
+
+[evidence]
+path = \"{EVIDENCE}\"
+max_bytes = 67108864
+keep = 3
+
+[api]
+listen = \"127.0.0.1:9465\"
+metrics = \"127.0.0.1:9464\"
+token_file = \"{TOKEN_FILE}\"
+",
         iface = plan.iface,
-        devices = devices.join(" "),
         mode = plan.mode,
+        model = plan.model().display(),
     )
 }
 
 fn unit_file(plan: &Plan) -> String {
     format!(
-        "# Written by `cargo xtask deploy`; options in {ENV_FILE}. Why each setting: docs/deploy.md.
+        "# Written by `cargo xtask deploy`; settings in {CONFIG_FILE}. Why each setting: docs/deploy.md.
 [Unit]
 Description=alexa: in-kernel privacy firewall for smart speakers
-After=network.target
-# The LAN interface may appear late (a bridge, a Wi-Fi access point): keep
-# retrying instead of giving up after five quick failures.
-StartLimitIntervalSec=0
+Documentation=man:alexa(1)
+Wants=network-online.target
+# Ordered after time-sync when something waits for it, but not pulled in:
+# a gateway without a clock must not start its firewall late. The agent
+# re-reads the wall clock every 10 s anyway.
+After=network-online.target time-sync.target
+# Five failed starts in five minutes: give up, marked start-limit-hit
+# (`systemctl status alexa`); the journal has the agent's reason.
+StartLimitIntervalSec=300
+StartLimitBurst=5
 
 [Service]
-Type=simple
-EnvironmentFile={ENV_FILE}
-ExecStart={bin} run --iface ${{ALEXA_IFACE}} $ALEXA_DEVICES --mode ${{ALEXA_MODE}} --model {model} --log {VERDICT_LOG} --pin-dir {PIN_DIR} --control-socket {CONTROL_SOCKET} $ALEXA_ARGS
+# READY=1 comes once the program is attached and the control socket up.
+Type=notify
+NotifyAccess=main
+ExecStart={bin} run --config {CONFIG_FILE}
+TimeoutStartSec=60
 # No ExecStopPost=alexa detach: the XDP program is pinned so that it keeps
 # enforcing while the agent restarts or is upgraded; `alexa detach` is the
 # operator's explicit command.
-Restart=always
-RestartSec=1
+Restart=on-failure
+RestartSec=5
 RuntimeDirectory=alexa
 RuntimeDirectoryMode=0700
+StateDirectory=alexa
+StateDirectoryMode=0700
 LogsDirectory=alexa
 LogsDirectoryMode=0750
 UMask=0077
@@ -188,7 +255,8 @@ AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_PERFMON CAP_SYS_RESOURCE
 LimitMEMLOCK=infinity
 NoNewPrivileges=yes
 ProtectSystem=strict
-ReadWritePaths=/sys/fs/bpf
+# /etc/alexa: run-time changes are written back to the config file.
+ReadWritePaths=/sys/fs/bpf /etc/alexa
 ProtectHome=yes
 PrivateTmp=yes
 PrivateDevices=yes
@@ -209,24 +277,14 @@ RestrictAddressFamilies=AF_UNIX AF_NETLINK AF_INET AF_INET6
 WantedBy=multi-user.target
 ",
         bin = plan.bin().display(),
-        model = plan.model().display(),
     )
 }
 
 /// The agent's command line without systemd, for a machine that lacks it.
 fn manual_command(plan: &Plan) -> String {
-    let devices: Vec<String> = plan
-        .devices
-        .iter()
-        .map(|d| format!("--device {d}"))
-        .collect();
     format!(
-        "mkdir -p -m 0700 /run/alexa && mkdir -p /var/log/alexa && {bin} run --iface {iface} {devices} --mode {mode} --model {model} --log {VERDICT_LOG} --pin-dir {PIN_DIR} --control-socket {CONTROL_SOCKET}",
+        "mkdir -p -m 0700 /run/alexa /var/lib/alexa && mkdir -p /var/log/alexa && {bin} run --config {CONFIG_FILE}",
         bin = plan.bin().display(),
-        iface = plan.iface,
-        devices = devices.join(" "),
-        mode = plan.mode,
-        model = plan.model().display(),
     )
 }
 
@@ -239,6 +297,8 @@ struct Install {
     /// Where a copied file comes from; a dry run names it instead of
     /// printing its content (a binary, a model of thousands of lines).
     from: Option<PathBuf>,
+    /// The owner's file once written: replaced only with `--force`.
+    owned: bool,
 }
 
 fn repo_root() -> PathBuf {
@@ -304,6 +364,8 @@ fn unchanged(dest: &Path, content: &[u8], mode: u32) -> bool {
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
     pub written: Vec<PathBuf>,
+    /// Files of the owner's left alone.
+    pub kept: Vec<PathBuf>,
     pub unchanged: Vec<PathBuf>,
     pub commands: Vec<String>,
 }
@@ -362,6 +424,7 @@ pub fn run(args: &DeployArgs, out: &mut dyn Write) -> Result<Outcome> {
             content: binary_bytes,
             mode: 0o755,
             from: Some(binary.clone()),
+            owned: false,
         },
         Install {
             path: plan.model(),
@@ -369,24 +432,38 @@ pub fn run(args: &DeployArgs, out: &mut dyn Write) -> Result<Outcome> {
                 .with_context(|| format!("cannot read the model {}", model_src.display()))?,
             mode: 0o644,
             from: Some(model_src),
+            owned: false,
         },
         Install {
-            path: ENV_FILE.into(),
-            content: env_file(&plan).into_bytes(),
+            path: CONFIG_FILE.into(),
+            content: config_file(&plan).into_bytes(),
             mode: 0o644,
             from: None,
+            owned: !args.force,
         },
         Install {
             path: UNIT_FILE.into(),
             content: unit_file(&plan).into_bytes(),
             mode: 0o644,
             from: None,
+            owned: false,
         },
     ];
 
     let mut outcome = Outcome::default();
     for i in &installs {
         let dest = under(root, &i.path);
+        if i.owned && dest.exists() {
+            say(
+                out,
+                &format!(
+                    "{}: kept as it is (the owner's settings; --force replaces it)",
+                    dest.display()
+                ),
+            )?;
+            outcome.kept.push(dest);
+            continue;
+        }
         let same = unchanged(&dest, &i.content, i.mode);
         if args.dry_run {
             let state = if same { " (unchanged)" } else { "" };
@@ -427,6 +504,12 @@ pub fn run(args: &DeployArgs, out: &mut dyn Write) -> Result<Outcome> {
         }
     }
     let changed = !outcome.written.is_empty();
+    if root.is_none() && Path::new("/etc/alexa/alexa.env").exists() {
+        say(
+            out,
+            "note: /etc/alexa/alexa.env is no longer read (settings now live in /etc/alexa/alexa.toml); delete it",
+        )?;
+    }
     if !args.dry_run && !changed {
         say(
             out,
@@ -463,8 +546,19 @@ pub fn run(args: &DeployArgs, out: &mut dyn Write) -> Result<Outcome> {
         let shown = show(&cmd);
         if args.dry_run {
             say(out, &format!("would run: {shown}"))?;
-        } else {
-            crate::util::exec(&mut cmd)?;
+        } else if let Err(e) = crate::util::exec(&mut cmd) {
+            // Type=notify: a start fails when the agent exits before it is
+            // ready. Its own one-line reason is in the journal.
+            let journal = Command::new("journalctl")
+                .args(["-u", "alexa", "-n", "5", "--no-pager", "-o", "cat"])
+                .output()
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .trim()
+                        .replace('\n', " | ")
+                })
+                .unwrap_or_default();
+            bail!("{e:#}; the agent did not start: {journal}");
         }
         outcome.commands.push(shown);
     }
@@ -570,6 +664,8 @@ mod tests {
         let bin = fake_binary(&dir);
         let a = args(&[
             "--device",
+            "kitchen=08-7C-39-96-8A-8C",
+            "--device",
             "192.168.1.50",
             "--device",
             "fd00::0050",
@@ -588,14 +684,21 @@ mod tests {
         assert!(first.commands.is_empty(), "ran {:?}", first.commands);
         assert!(log.contains("--root: not running systemctl"), "{log}");
 
-        let env = std::fs::read_to_string(root.join("etc/alexa/alexa.env")).unwrap();
+        let config = std::fs::read_to_string(root.join("etc/alexa/alexa.toml")).unwrap();
         for line in [
-            "ALEXA_IFACE=lo",
-            "ALEXA_DEVICES=--device 192.168.1.50 --device fd00::50",
-            "ALEXA_MODE=enforce",
-            "ALEXA_ARGS=",
+            "interface = \"lo\"",
+            "mode = \"enforce\"",
+            "model = \"/opt/alexa/share/alexa/models/echo.json\"",
+            "kitchen = \"08:7c:39:96:8a:8c\"",
+            "echo-2 = \"192.168.1.50\"",
+            "echo-3 = \"fd00::50\"",
+            "path = \"/var/log/alexa/verdicts.jsonl\"",
+            "token_file = \"/var/lib/alexa/api-token\"",
         ] {
-            assert!(env.lines().any(|l| l == line), "no {line:?} in\n{env}");
+            assert!(
+                config.lines().any(|l| l == line),
+                "no {line:?} in\n{config}"
+            );
         }
         let unit = std::fs::read_to_string(root.join("etc/systemd/system/alexa.service")).unwrap();
         let exec = unit
@@ -604,21 +707,23 @@ mod tests {
             .unwrap();
         assert_eq!(
             exec,
-            "/opt/alexa/bin/alexa run --iface ${ALEXA_IFACE} $ALEXA_DEVICES --mode ${ALEXA_MODE} \
-             --model /opt/alexa/share/alexa/models/echo.json --log /var/log/alexa/verdicts.jsonl \
-             --pin-dir /sys/fs/bpf/alexa --control-socket /run/alexa/control.sock $ALEXA_ARGS"
+            "/opt/alexa/bin/alexa run --config /etc/alexa/alexa.toml"
         );
         for line in [
-            "Type=simple",
-            "EnvironmentFile=/etc/alexa/alexa.env",
-            "Restart=always",
-            "RestartSec=1",
+            "Type=notify",
+            "NotifyAccess=main",
+            "After=network-online.target time-sync.target",
+            "StartLimitIntervalSec=300",
+            "StartLimitBurst=5",
+            "Restart=on-failure",
+            "RestartSec=5",
             "RuntimeDirectory=alexa",
+            "StateDirectory=alexa",
             "LogsDirectory=alexa",
             "CapabilityBoundingSet=CAP_BPF CAP_NET_ADMIN CAP_PERFMON CAP_SYS_RESOURCE",
             "AmbientCapabilities=CAP_BPF CAP_NET_ADMIN CAP_PERFMON CAP_SYS_RESOURCE",
             "ProtectSystem=strict",
-            "ReadWritePaths=/sys/fs/bpf",
+            "ReadWritePaths=/sys/fs/bpf /etc/alexa",
             "NoNewPrivileges=yes",
             "WantedBy=multi-user.target",
         ] {
@@ -645,19 +750,30 @@ mod tests {
         let (r, log) = deploy(&a);
         let second = r.unwrap();
         assert!(second.written.is_empty(), "{log}");
-        assert_eq!(second.unchanged.len(), 4);
         assert!(log.contains("unchanged: every file"), "{log}");
 
-        // A changed option rewrites only the files it appears in.
+        assert_eq!(second.unchanged.len(), 3);
+        assert_eq!(second.kept, vec![root.join("etc/alexa/alexa.toml")]);
+
+        // The config file is the owner's: a changed option leaves it alone
+        // (and its run-time changes with it) unless --force.
+        let conf = root.join("etc/alexa/alexa.toml");
+        std::fs::write(&conf, "# mine\ninterface = \"lo\"\nmicrophone = \"off\"\n").unwrap();
         let mut b = a.clone();
         b.mode = "monitor".into();
         let (r, log) = deploy(&b);
         let third = r.unwrap();
-        assert_eq!(
-            third.written,
-            vec![root.join("etc/alexa/alexa.env")],
-            "{log}"
-        );
+        assert!(third.written.is_empty(), "{log}");
+        assert!(log.contains("alexa.toml: kept as it is"), "{log}");
+        assert!(std::fs::read_to_string(&conf)
+            .unwrap()
+            .starts_with("# mine"));
+        b.force = true;
+        let (r, log) = deploy(&b);
+        assert_eq!(r.unwrap().written, vec![conf.clone()], "{log}");
+        assert!(std::fs::read_to_string(&conf)
+            .unwrap()
+            .contains("mode = \"monitor\""));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -682,11 +798,11 @@ mod tests {
         );
         assert!(log.contains("would install "), "{log}");
         assert!(log.contains("usr/local/bin/alexa (mode 0755)"), "{log}");
-        assert!(log.contains("etc/alexa/alexa.env (mode 0644):"), "{log}");
-        assert!(log.contains("    ALEXA_DEVICES=--device 10.0.0.7"), "{log}");
-        assert!(log.contains("    ALEXA_MODE=monitor"), "{log}");
+        assert!(log.contains("etc/alexa/alexa.toml (mode 0644):"), "{log}");
+        assert!(log.contains("    echo-1 = \"10.0.0.7\""), "{log}");
+        assert!(log.contains("    mode = \"monitor\""), "{log}");
         assert!(
-            log.contains("    ExecStart=/usr/local/bin/alexa run --iface ${ALEXA_IFACE}"),
+            log.contains("    ExecStart=/usr/local/bin/alexa run --config /etc/alexa/alexa.toml"),
             "{log}"
         );
         assert!(log.contains("    CapabilityBoundingSet="), "{log}");
@@ -713,9 +829,7 @@ mod tests {
             assert!(o.commands.is_empty());
             assert!(log.contains("systemd is not running here"), "{log}");
             assert!(
-                log.contains(
-                    "/usr/local/bin/alexa run --iface lo --device 10.0.0.7 --mode enforce"
-                ),
+                log.contains("/usr/local/bin/alexa run --config /etc/alexa/alexa.toml"),
                 "{log}"
             );
         }
@@ -737,6 +851,14 @@ mod tests {
             (
                 vec!["--device", "10.0.0.1", "--device", "speaker.local"],
                 "--device \"speaker.local\": neither an IP address nor a MAC address",
+            ),
+            (
+                vec!["--device", "my echo=10.0.0.1"],
+                "--device \"my echo=10.0.0.1\": a name is 1 to 32 letters, digits, '-', '_' or '.'",
+            ),
+            (
+                vec!["--device", "a=10.0.0.1", "--device", "a=10.0.0.2"],
+                "--device \"a=10.0.0.2\": the name a is taken",
             ),
             (
                 vec!["--device", "10.0.0.1", "--mode", "block"],
@@ -792,7 +914,7 @@ mod tests {
         let dir = scratch("verify");
         let plan = Plan {
             iface: "lo".into(),
-            devices: vec!["192.168.1.50".into()],
+            devices: vec![("echo-1".into(), "192.168.1.50".into())],
             mode: "enforce",
             prefix: dir.clone(),
         };

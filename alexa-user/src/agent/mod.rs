@@ -626,6 +626,18 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             .unwrap_or_default(),
     ));
 
+    // systemd (Type=notify): started means attached and answering.
+    let _ = sd_notify::notify(
+        false,
+        &[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status(&format!(
+                "{} on {}",
+                mode_name(config.mode),
+                opts.iface
+            )),
+        ],
+    );
     // SAFETY: the ring buffer owns its map fd, which stays open and the same
     // for as long as the AsyncFd owns the ring buffer.
     let mut ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
@@ -679,6 +691,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             }
         }
     }
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     // What the ring held when the agent was asked to stop (43,700 events at
     // most), not a flood that never ends.
     let whole_ring =
