@@ -83,8 +83,9 @@ pub struct EventHead {
     pub action: u8,
     /// `policy::flag` bits.
     pub flags: u8,
-    /// The sending device's index (the `DEVICES` map's value), which user
-    /// space maps to the name it gave.
+    /// Index (0..[`DEVICE_CAPACITY`]) user space gave the monitored device
+    /// that sent the packet: the value of its `DEVICES` map entry (the
+    /// source IP's entry when both the IP and the MAC are listed).
     pub device: u8,
     /// How many bytes of `snap` hold the frame's first bytes (with `flag::SNAP`).
     pub snap_len: u16,
@@ -277,7 +278,8 @@ pub const PROGRAM_NAME: &str = "alexa_classify";
 pub const FLOW_CAPACITY: u32 = 65_536;
 /// Capacity of the quarantine map: flows with recent `not_justified` packets.
 pub const QUARANTINE_CAPACITY: u32 = 16_384;
-/// Capacity of the device set.
+/// Capacity of the device set, and the bound of a device's index (the
+/// `DEVICES` map's value, [`EventHead::device`]).
 pub const DEVICE_CAPACITY: u32 = 64;
 
 /// A device address's bit in the `DEVICE_FILTER` word, from its last byte

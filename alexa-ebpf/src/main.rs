@@ -28,7 +28,9 @@ use aya_ebpf::{
     programs::XdpContext,
 };
 
-/// Monitored device addresses (IPv4 mapped into IPv6) → unused marker.
+/// Monitored device keys (IPv4 mapped into IPv6, or `parse::mac_key`) → the
+/// device's index 0..`DEVICE_CAPACITY`, assigned by user space and carried
+/// in every event (`EventHead::device`).
 #[map]
 static DEVICES: HashMap<[u8; 16], u8> = HashMap::with_max_entries(DEVICE_CAPACITY, 0);
 
@@ -146,13 +148,25 @@ impl Frame for XdpFrame<'_> {
 pub fn alexa_classify(ctx: XdpContext) -> u32 {
     count(counter::FRAMES);
     let filter = DEVICE_FILTER.get(0).copied().unwrap_or(u64::MAX);
+    // The parser asks about the source IP first, then the MAC; the first
+    // key found is the device (the closure is `Fn`, hence the cell).
+    let device = core::cell::Cell::new(0u8);
     let is_device = |addr: &[u8; 16]| {
-        // SAFETY: a lookup in a hash map this program owns; the value is not kept.
-        filter & device_filter_bit(addr) != 0 && unsafe { DEVICES.get(addr) }.is_some()
+        if filter & device_filter_bit(addr) == 0 {
+            return false;
+        }
+        // SAFETY: a lookup in a hash map this program owns; the value is copied out.
+        match unsafe { DEVICES.get(addr) } {
+            Some(index) => {
+                device.set(*index);
+                true
+            }
+            None => false,
+        }
     };
     match parse(&XdpFrame(&ctx), is_device) {
         Verdict::Packet(pkt) => {
-            if classify(&ctx, &pkt) == action::DROP {
+            if classify(&ctx, &pkt, device.get()) == action::DROP {
                 return XDP_DROP;
             }
         }
@@ -165,7 +179,7 @@ pub fn alexa_classify(ctx: XdpContext) -> u32 {
 
 /// Classifies a device packet, reports it and returns the action taken.
 #[inline(always)]
-fn classify(ctx: &XdpContext, pkt: &Packet) -> u8 {
+fn classify(ctx: &XdpContext, pkt: &Packet, device: u8) -> u8 {
     // SAFETY: a helper with no arguments.
     let now_ns = unsafe { bpf_ktime_get_ns() };
     let (step, tracked) = advance_flow(ctx, pkt, now_ns);
@@ -208,7 +222,7 @@ fn classify(ctx: &XdpContext, pkt: &Packet) -> u8 {
         class,
         action: decision.action,
         flags: decision.flags,
-        device: 0,
+        device,
         snap_len: 0,
         _pad2: 0,
     };

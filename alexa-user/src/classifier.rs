@@ -14,8 +14,8 @@ use std::{
 
 use alexa_common::{
     action, counter, device_filter_bit, maps, mode, policy, stat_index, ClassStat, Config, Event,
-    EventHead, Node, CONFIG_INITIALIZED, EVENT_HEAD_SIZE, EVENT_SIZE, MODEL_SLOTS, NUM_CLASSES,
-    PROGRAM_NAME, SNAP_LEN, TREE_CAPACITY, UNCLASSIFIED,
+    EventHead, Node, CONFIG_INITIALIZED, DEVICE_CAPACITY, EVENT_HEAD_SIZE, EVENT_SIZE, MODEL_SLOTS,
+    NUM_CLASSES, PROGRAM_NAME, SNAP_LEN, TREE_CAPACITY, UNCLASSIFIED,
 };
 use anyhow::{anyhow, bail, Context as _, Result};
 use aya::{
@@ -407,15 +407,21 @@ impl Classifier {
         ))
     }
 
-    pub fn add_device(&mut self, device: impl Into<Device>) -> Result<()> {
+    /// Monitors `device` as device number `index` (0..`DEVICE_CAPACITY`),
+    /// the number every event of its packets carries (`EventHead::device`).
+    /// Adding a listed device again gives it the new index.
+    pub fn add_device(&mut self, index: u8, device: impl Into<Device>) -> Result<()> {
         let addr: Device = device.into();
+        if index as u32 >= DEVICE_CAPACITY {
+            bail!("cannot add device {addr}: index {index} is not below {DEVICE_CAPACITY}");
+        }
         let key = addr.key();
         // The filter's bit first: the kernel never sees the device without it.
         let bits = self.device_filter()? | device_filter_bit(&key);
         self.set_device_filter(bits)?;
         let mut devices: HashMap<_, [u8; 16], u8> = HashMap::try_from(self.map(maps::DEVICES)?)?;
         devices
-            .insert(key, 1, 0)
+            .insert(key, index, 0)
             .with_context(|| format!("cannot add device {addr}"))?;
         Ok(())
     }
@@ -433,11 +439,18 @@ impl Classifier {
         Ok(())
     }
 
-    /// Makes the monitored set exactly `addrs` (adding before removing, so
-    /// a device in both the old and new sets is never unwatched).
+    /// Makes the monitored set exactly `addrs`, device `i` being `addrs[i]`
+    /// (adding before removing, so a device in both the old and new sets is
+    /// never unwatched).
     pub fn set_devices(&mut self, addrs: &[Device]) -> Result<()> {
-        for a in addrs {
-            self.add_device(*a)?;
+        if addrs.len() > DEVICE_CAPACITY as usize {
+            bail!(
+                "{} devices given; at most {DEVICE_CAPACITY} can be monitored",
+                addrs.len()
+            );
+        }
+        for (i, a) in addrs.iter().enumerate() {
+            self.add_device(i as u8, *a)?;
         }
         let want: Vec<[u8; 16]> = addrs.iter().map(Device::key).collect();
         let mut devices: HashMap<_, [u8; 16], u8> = HashMap::try_from(self.map(maps::DEVICES)?)?;

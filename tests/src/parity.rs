@@ -15,7 +15,7 @@ use alexa::{
     device::Device,
     extract::{Extractor, Outcome},
 };
-use alexa_common::{counter, tree::classify_slice, Features, Node, CLASS_NONE};
+use alexa_common::{counter, parse::mac_key, tree::classify_slice, Features, Node, CLASS_NONE};
 
 /// XDP_PASS.
 const PASS: u32 = 2;
@@ -60,7 +60,7 @@ pub fn linear_limit() -> usize {
     static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *LIMIT.get_or_init(|| {
         let mut k = Classifier::load().expect("load the classifier");
-        k.add_device(IpAddr::from([10, 0, 0, 2]))
+        k.add_device(0, IpAddr::from([10, 0, 0, 2]))
             .expect("add device");
         let mut ring = k.take_events().expect("ring buffer");
         // A valid 29-byte UDP packet, then 16 KiB of padding.
@@ -173,12 +173,20 @@ pub fn check_via(
     if let Some((nodes, version)) = model {
         kernel.load_tree(nodes, version).expect("load the tree");
     }
-    for d in devices {
-        kernel.add_device(*d).expect("add device");
+    for (i, d) in devices.iter().enumerate() {
+        kernel.add_device(i as u8, *d).expect("add device");
     }
     kernel.set_microphone(true).expect("set microphone");
     let mut ring = kernel.take_events().expect("ring buffer");
-    let set = devices.iter().map(|d| (*d).into().key()).collect();
+    let keys: Vec<[u8; 16]> = devices.iter().map(|d| (*d).into().key()).collect();
+    // The device a classified frame must be reported as: its source IP's
+    // index when that is listed, else its source MAC's (the parser's order).
+    let device_of = |src: &[u8; 16], frame: &[u8]| -> Option<u8> {
+        let mac: [u8; 6] = frame[6..12].try_into().ok()?;
+        let pos = |k: &[u8; 16]| keys.iter().position(|x| x == k);
+        pos(src).or_else(|| pos(&mac_key(&mac))).map(|i| i as u8)
+    };
+    let set = keys.iter().copied().collect();
     let mut offline = Extractor::new(Some(set));
     let mut report = ParityReport::default();
     let mut before = kernel.counters().expect("counters");
@@ -220,6 +228,11 @@ pub fn check_via(
                 report.classified += 1;
                 assert_eq!(ev.src, pkt.key.src, "{corpus}: frame {number}: src");
                 assert_eq!(ev.dst, pkt.key.dst, "{corpus}: frame {number}: dst");
+                assert_eq!(
+                    Some(ev.device),
+                    device_of(&pkt.key.src, seen),
+                    "{corpus}: frame {number}: device index"
+                );
                 assert_eq!(ev.frame_len as usize, seen.len(), "{corpus}: frame {number}: frame_len");
                 if ev.features != features {
                     panic!(

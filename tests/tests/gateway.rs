@@ -22,6 +22,17 @@ fn mac_of(ns: &Netns, iface: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// The status entry of device `name`.
+fn activity(agent: &Agent, name: &str) -> Value {
+    agent.status()["device_activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no device {name} in the status"))
+}
+
 /// Classified lines from `src`.
 fn classified_from(agent: &Agent, src: &str) -> Vec<Value> {
     agent
@@ -59,7 +70,8 @@ fn device_followed_by_mac_silence_reported_changes_survive_restart() {
              silence_minutes = 0.05\n\
              \n\
              [devices]\n\
-             kitchen = \"{mac}\"\n",
+             kitchen = \"{mac}\"\n\
+             den = \"10.79.0.99\"\n",
             model = std::fs::canonicalize(alexa_tests::SHIPPED_MODEL)
                 .unwrap()
                 .display()
@@ -159,9 +171,15 @@ fn device_followed_by_mac_silence_reported_changes_survive_restart() {
         "{metrics}"
     );
     dev.exec(&segments_script(None, "10.79.0.1", 40102, 443, 200, 3, 20));
-    assert!(wait_for(Duration::from_secs(10), || agent.status()
-        ["device_activity"][0]["silent"]
+    assert!(wait_for(Duration::from_secs(10), || activity(
+        &agent, "kitchen"
+    )["silent"]
         == false));
+    // The other listed device never sent: silent all along, and its
+    // index (0, before kitchen's 1) named no packet of kitchen's.
+    assert_eq!(activity(&agent, "den")["silent"], true);
+    assert_eq!(activity(&agent, "den")["packets"], 0);
+    assert!(activity(&agent, "kitchen")["packets"].as_u64().unwrap() >= 14);
     assert!(
         agent.stderr().contains("device kitchen (") && agent.stderr().contains("is sending again")
     );

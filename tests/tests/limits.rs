@@ -27,7 +27,7 @@ fn udp_to(sport: u16, dst: [u8; 4], len: usize) -> Vec<u8> {
 
 fn loaded() -> Classifier {
     let mut c = Classifier::load().expect("load the classifier");
-    c.add_device(std::net::IpAddr::from(DEVICE)).unwrap();
+    c.add_device(0, std::net::IpAddr::from(DEVICE)).unwrap();
     c
 }
 

@@ -33,7 +33,7 @@ fn swapping_models_under_traffic_never_mixes_trees() {
     let entered = gw.enter();
     let mut classifier = Classifier::load().expect("load");
     classifier
-        .add_device("10.78.0.2".parse::<std::net::IpAddr>().unwrap())
+        .add_device(0, "10.78.0.2".parse::<std::net::IpAddr>().unwrap())
         .unwrap();
     classifier.attach("sgw0", AttachMode::Auto).expect("attach");
     drop(entered);

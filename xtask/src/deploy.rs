@@ -53,8 +53,6 @@ pub struct DeployArgs {
 /// and `alexa status` find them without options.
 pub const CONFIG_FILE: &str = "/etc/alexa/alexa.toml";
 pub const UNIT_FILE: &str = "/etc/systemd/system/alexa.service";
-pub const PIN_DIR: &str = "/sys/fs/bpf/alexa";
-pub const CONTROL_SOCKET: &str = "/run/alexa/control.sock";
 pub const VERDICT_LOG: &str = "/var/log/alexa/verdicts.jsonl";
 pub const EVIDENCE: &str = "/var/log/alexa/evidence.pcapng";
 pub const TOKEN_FILE: &str = "/var/lib/alexa/api-token";

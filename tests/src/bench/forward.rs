@@ -137,7 +137,7 @@ fn measure(
         }
         Setup::Program(program, drain) => {
             let mut obj = Object::load(None, &[program])?;
-            obj.add_device(DEVICE.into())?;
+            obj.add_device(0, DEVICE.into())?;
             obj.load_model(&alexa::model::load(Path::new(super::kernel::MODEL))?)?;
             ring = Some(obj.take_events()?);
             {

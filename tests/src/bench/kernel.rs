@@ -63,8 +63,8 @@ impl Object {
     /// Loaded the way `alexa run` loads it: devices, microphone on, shipped model.
     pub fn classifier(flow_capacity: Option<u32>, programs: &[&str]) -> Result<Object> {
         let mut obj = Object::load(flow_capacity, programs)?;
-        for d in frames::devices() {
-            obj.add_device(d)?;
+        for (i, d) in frames::devices().into_iter().enumerate() {
+            obj.add_device(i as u8, d)?;
         }
         obj.load_model(&alexa::model::load(std::path::Path::new(MODEL))?)?;
         Ok(obj)
@@ -96,14 +96,15 @@ impl Object {
             .with_context(|| format!("no {name} map"))
     }
 
-    pub fn add_device(&mut self, addr: IpAddr) -> Result<()> {
+    /// Monitors `addr` as device number `index`, as `Classifier::add_device` does.
+    pub fn add_device(&mut self, index: u8, addr: IpAddr) -> Result<()> {
         let key = ip_to_mapped(addr);
         let mut filter: Array<_, u64> = Array::try_from(self.map_mut(maps::DEVICE_FILTER)?)?;
         let bits = filter.get(&0, 0)? | alexa_common::device_filter_bit(&key);
         filter.set(0, bits, 0)?;
         let mut devices: HashMap<_, [u8; 16], u8> =
             HashMap::try_from(self.map_mut(maps::DEVICES)?)?;
-        devices.insert(key, 1, 0)?;
+        devices.insert(key, index, 0)?;
         Ok(())
     }
 
