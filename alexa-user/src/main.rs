@@ -41,6 +41,7 @@ enum Command {
     Run(#[command(flatten)] Box<RunArgs>),
     /// Remove the pinned classifier (program link and maps) left attached by `alexa run`.
     Detach {
+        /// bpffs directory the agent pinned the program and maps in.
         #[arg(long, value_name = "DIR", default_value = agent::DEFAULT_PIN_DIR)]
         pin_dir: PathBuf,
         #[command(flatten)]
@@ -53,6 +54,7 @@ enum Command {
     },
     /// Tell the running agent the microphone's state.
     Mic {
+        /// on, or off (muted): with the microphone muted, uploads are not_justified.
         #[arg(value_enum)]
         state: OnOff,
         #[command(flatten)]
@@ -82,6 +84,7 @@ enum Command {
         /// Byte-identical files count once.
         #[arg(required = true, value_name = "DATASET.csv")]
         datasets: Vec<PathBuf>,
+        /// Where to write the model (whole or not at all).
         #[arg(short = 'o', long = "out", value_name = "MODEL.json")]
         out: PathBuf,
         #[command(flatten)]
@@ -101,6 +104,7 @@ enum Command {
         /// Share of the training part's `ack` rows kept (as `alexa prepare`).
         #[arg(long, default_value_t = 0.05)]
         ack_keep: f64,
+        /// Seed of the ack down-sampling.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Folds trained at once (default: one per CPU).
@@ -111,8 +115,11 @@ enum Command {
     /// microphone on, how many packets it would drop and which connections
     /// it would quarantine; muted, how much of the uploads it catches.
     Safety {
+        /// Captures (pcap or pcapng) of legitimate sessions; a name with
+        /// "mute" or "mic_off" is a muted recording.
         #[arg(required = true, value_name = "CAPTURE")]
         captures: Vec<PathBuf>,
+        /// The model to check.
         #[arg(long, value_name = "MODEL.json")]
         model: PathBuf,
         /// The recorded device, by IP or MAC address (repeat for several).
@@ -122,6 +129,7 @@ enum Command {
     /// Label every packet a device sent in a capture by the published
     /// dataset's rules: LABELS.csv for `extract --labels`.
     Label {
+        /// The recording (pcap or pcapng).
         capture: PathBuf,
         /// The recorded device, by IP or MAC address (repeat for several).
         #[arg(long = "device", value_name = "ADDR|MAC", required = true)]
@@ -132,12 +140,15 @@ enum Command {
         /// The microphone's state during the recording.
         #[arg(long, value_enum)]
         microphone: OnOff,
+        /// Where to write the labels.
         #[arg(short = 'o', long = "out", value_name = "LABELS.csv")]
         out: PathBuf,
     },
     /// Evaluate MODEL.json on a labelled dataset CSV (the compiled tree, as the kernel walks it).
     Evaluate {
+        /// The model to evaluate.
         model: PathBuf,
+        /// A labelled dataset CSV (published or `alexa extract --labels`).
         dataset: PathBuf,
         /// Also write the confusion matrix and feature importances as PNG.
         #[arg(long, value_name = "DIR")]
@@ -146,6 +157,7 @@ enum Command {
     /// Classify a capture (or a dataset CSV) in user space with a model: the
     /// dataset columns plus `predicted`.
     Classify {
+        /// The model to classify with.
         #[arg(long, value_name = "MODEL.json")]
         model: PathBuf,
         #[command(flatten)]
@@ -156,8 +168,10 @@ enum Command {
         /// mic-off, no-wake-word, conversation, streaming or all.
         #[arg(long, default_value = "all")]
         scenario: simulate::Scenario,
+        /// Seed of the simulation: the same seed, the same traffic.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Directory to write into (created).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Scales every context's duration (and so the counts).
@@ -167,7 +181,9 @@ enum Command {
     /// Send the device's frames of a capture (those in LABELS.csv) out of an
     /// interface in real time, long idle gaps shortened (docs/demo.md).
     Replay {
+        /// The capture to replay (pcap or pcapng).
         capture: PathBuf,
+        /// Which frames are the device's, with their class and microphone state.
         #[arg(long, value_name = "LABELS.csv")]
         labels: PathBuf,
         /// Interface to send on (the device's side of the link).
@@ -196,28 +212,35 @@ enum Command {
     /// identification, until SIGINT or SIGTERM; writes them as JSON.
     #[command(hide = true)]
     Arrivals {
+        /// Interface to count arrivals on.
         #[arg(long)]
         iface: String,
         /// The replayed device's address.
         #[arg(long, value_name = "ADDR")]
         device: std::net::Ipv4Addr,
+        /// Where to write the counts.
         #[arg(short = 'o', long = "out", value_name = "FILE.json")]
         out: PathBuf,
     },
     /// The paper's section 5 steps: NaN content type to 0, drop date/dstip/synchronized, down-sample acks.
     Prepare {
+        /// A dataset CSV.
         dataset: PathBuf,
+        /// Where to write the prepared dataset.
         #[arg(short = 'o', long = "out", value_name = "PREPARED.csv")]
         out: PathBuf,
         /// Share of `ack` rows kept.
         #[arg(long, default_value_t = 0.05)]
         ack_keep: f64,
+        /// Seed of the ack down-sampling.
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
     /// The paper's figures (PNG) and summary.md from a dataset CSV.
     Report {
+        /// A dataset CSV.
         dataset: PathBuf,
+        /// Directory for the figures and summary.md (created).
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
         /// Also compare the dataset's per-class `length` and `delta` with
@@ -229,6 +252,7 @@ enum Command {
         /// Share of `ack` rows kept for the "after down-sampling" figures.
         #[arg(long, default_value_t = 0.05)]
         ack_keep: f64,
+        /// Seed of the ack down-sampling.
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
@@ -263,6 +287,7 @@ enum ClassWeightArg {
 /// The tree options `train` and `crossval` share.
 #[derive(clap::Args)]
 struct TreeArgs {
+    /// Deepest the tree may grow (the kernel walks at most 32 levels).
     #[arg(long, default_value_t = 20)]
     max_depth: u32,
     /// Least (class-weighted) samples in a leaf.
@@ -273,6 +298,7 @@ struct TreeArgs {
     /// file has, but never srcport or flow_index.
     #[arg(long)]
     features: Option<String>,
+    /// balanced: each class weighs the same in total (rare uploads count); none: every row weighs 1.
     #[arg(long, value_enum, default_value_t = ClassWeightArg::Balanced)]
     class_weight: ClassWeightArg,
 }
@@ -306,6 +332,7 @@ impl TreeArgs {
 /// A capture and how to read it: shared by `extract` and `classify`.
 #[derive(clap::Args)]
 struct CaptureInput {
+    /// The capture (pcap or pcapng), or for `classify` a dataset CSV.
     capture: PathBuf,
     /// Monitored device, by IP or MAC address (repeat for several); every
     /// host when none is named.
@@ -317,6 +344,7 @@ struct CaptureInput {
     /// Ground truth: only the labelled frames, with their class (classify also reports metrics).
     #[arg(long, value_name = "LABELS.csv")]
     labels: Option<PathBuf>,
+    /// Where to write the rows (whole or not at all).
     #[arg(short = 'o', long = "out", value_name = "OUT.csv")]
     out: PathBuf,
 }
@@ -893,4 +921,35 @@ fn safety(captures: &[PathBuf], model: &std::path::Path, devices: &[Device]) -> 
         anyhow::bail!("safety targets missed: {}", failures.join("; "));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every flag, positional argument and command says what it is for.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if a.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let p = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    missing.push(p.clone());
+                }
+                walk(sub, &p, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "alexa", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
+    }
 }

@@ -195,12 +195,16 @@ fn a_flood_of_many_flows_keeps_the_agent_up_bounded_and_every_event_counted() {
         model.to_str().unwrap(),
         "--mode",
         "enforce",
-        // A flood logs a line per packet: rotated small so the test's disk
-        // use stays bounded (the rotation itself is exercised too).
+        // A flood logs a line per packet: small caps, so that rotation,
+        // compression and the bounds on disk are exercised.
         "--log-max-bytes",
-        "33554432",
+        "4194304",
         "--log-keep",
-        "1",
+        "2",
+        "--evidence-max-bytes",
+        "262144",
+        "--evidence-keep",
+        "2",
     ];
     agent.start("flg0", &args);
     let pid = agent.process.as_ref().unwrap().child.id();
@@ -285,6 +289,43 @@ fn a_flood_of_many_flows_keeps_the_agent_up_bounded_and_every_event_counted() {
         nj_dropped,
         "something else than not_justified was dropped"
     );
+
+    // The disk stayed within the caps: the log, a rotated one being
+    // compressed, and two compressed; the evidence and two old files.
+    let bytes_of = |prefix: &std::path::Path| -> (u64, Vec<String>) {
+        let dir = prefix.parent().unwrap();
+        let stem = prefix.file_name().unwrap().to_string_lossy().into_owned();
+        let mut total = 0;
+        let mut names = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let e = e.unwrap();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with(&stem) {
+                total += e.metadata().unwrap().len();
+                names.push(name);
+            }
+        }
+        names.sort();
+        (total, names)
+    };
+    let (log_bytes, log_files) = bytes_of(&agent.log);
+    eprintln!("flood: log files {log_files:?}, {log_bytes} bytes");
+    assert!(
+        log_bytes <= 2 * 4_194_304 + 2 * 4_194_304 / 4,
+        "the log took {log_bytes} bytes: {log_files:?}"
+    );
+    assert!(
+        log_files.iter().any(|f| f.ends_with(".1.gz")),
+        "the log never rotated: {log_files:?}"
+    );
+    assert!(log_files.len() <= 4, "{log_files:?}");
+    let (ev_bytes, ev_files) = bytes_of(&agent.evidence);
+    eprintln!("flood: evidence files {ev_files:?}, {ev_bytes} bytes");
+    assert!(
+        ev_bytes <= 3 * (262_144 + 4096),
+        "the evidence took {ev_bytes} bytes: {ev_files:?}"
+    );
+    assert!(ev_files.len() <= 3, "{ev_files:?}");
 
     // Phase 2: SIGKILL in the middle of a flood, then a restart.
     let phase = (secs / 2.0).max(2.0);

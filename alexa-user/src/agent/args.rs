@@ -284,6 +284,7 @@ impl RunArgs {
 /// Where a running agent listens.
 #[derive(Args, Debug)]
 pub struct SocketArg {
+    /// The agent's control socket (root only).
     #[arg(long = "control-socket", value_name = "PATH", default_value = control::DEFAULT_SOCKET, global = true)]
     pub path: PathBuf,
 }
@@ -291,13 +292,17 @@ pub struct SocketArg {
 #[derive(Subcommand, Debug)]
 pub enum ModelCommand {
     /// Validate MODEL.json and swap it into the running classifier (the running model stays on any error).
-    Load { file: PathBuf },
+    Load {
+        /// The new model.
+        file: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
 pub enum PolicyCommand {
     /// Change per-class actions: CLASS=ACTION… (actions: pass, alert, drop).
     Set {
+        /// A class (e.g. justified) and pass, alert or drop.
         #[arg(required = true, value_name = "CLASS=ACTION")]
         rules: Vec<String>,
     },
