@@ -381,7 +381,8 @@ pub fn run(args: &DeployArgs, out: &mut dyn Write) -> Result<Outcome> {
             "no interface {} here (the gateway's LAN interface: `ip link` lists them)",
             plan.iface
         );
-        if !args.dry_run {
+        // A dry run, or a staging tree for another machine: only a warning.
+        if !args.dry_run && root.is_none() {
             bail!("{msg}");
         }
         say(out, &format!("warning: {msg}"))?;
@@ -881,11 +882,15 @@ mod tests {
         assert_eq!(e, "--iface \"eth0; rm -rf /\": not an interface name");
         let mut absent = bad_iface.clone();
         absent.iface = "nosuchif0".into();
+        absent.root = None;
+        absent.prefix = dir.join("prefix");
         let e = format!("{:#}", deploy(&absent).0.unwrap_err());
         assert!(e.starts_with("no interface nosuchif0 here"), "{e}");
         assert!(!e.contains('\n'));
-        // In a dry run, an absent interface is only a warning.
+        assert!(!dir.join("prefix").exists());
+        // In a dry run, or into a staging tree, it is only a warning.
         absent.dry_run = true;
+        absent.root = Some(root.clone());
         let (res, log) = deploy(&absent);
         res.unwrap();
         assert!(
