@@ -29,6 +29,7 @@ enum Command {
     },
     /// Build the agent (with the embedded XDP object).
     Build {
+        /// An optimised build (target/release/alexa).
         #[arg(long)]
         release: bool,
     },
@@ -101,5 +102,36 @@ fn main() -> std::process::ExitCode {
             eprintln!("xtask: error: {e:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every flag, positional argument and task says what it is for.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for a in cmd.get_arguments() {
+                let id = a.get_id().as_str();
+                if a.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if a.get_help().is_none() && a.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                let p = format!("{path} {}", sub.get_name());
+                if sub.get_about().is_none() && sub.get_name() != "help" {
+                    missing.push(p.clone());
+                }
+                walk(sub, &p, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "cargo xtask", &mut missing);
+        assert!(missing.is_empty(), "no help text: {missing:#?}");
     }
 }
