@@ -315,10 +315,14 @@ fn a_flood_of_many_flows_keeps_the_agent_up_bounded_and_every_event_counted() {
         "the log took {log_bytes} bytes: {log_files:?}"
     );
     assert!(
-        log_files.iter().any(|f| f.ends_with(".1.gz")),
+        log_files
+            .iter()
+            .any(|f| f.ends_with(".gz") || f.ends_with(".rotated")),
         "the log never rotated: {log_files:?}"
     );
-    assert!(log_files.len() <= 4, "{log_files:?}");
+    // The log, one rotated file (and its compressed copy in the making),
+    // and the two kept.
+    assert!(log_files.len() <= 5, "{log_files:?}");
     let (ev_bytes, ev_files) = bytes_of(&agent.evidence);
     eprintln!("flood: evidence files {ev_files:?}, {ev_bytes} bytes");
     assert!(
@@ -328,7 +332,9 @@ fn a_flood_of_many_flows_keeps_the_agent_up_bounded_and_every_event_counted() {
     assert!(ev_files.len() <= 3, "{ev_files:?}");
 
     // Phase 2: SIGKILL in the middle of a flood, then a restart.
-    let phase = (secs / 2.0).max(2.0);
+    // Long enough that a loaded machine's slow status call and kill still
+    // leave flood for the pinned program to drop.
+    let phase = (secs / 2.0).max(4.0);
     std::thread::scope(|s| {
         let sender = s.spawn(|| blast(&dev, "fld0", &frames, phase).unwrap());
         std::thread::sleep(Duration::from_secs_f64(phase / 4.0));
@@ -338,7 +344,7 @@ fn a_flood_of_many_flows_keeps_the_agent_up_bounded_and_every_event_counted() {
         // (Read from the pinned map alone: loading the program again would
         // take the verifier seconds, longer than the flood lasts.)
         let dropped_at_kill = pinned_dropped(&agent.pin_dir);
-        let enforcing = wait_for(Duration::from_secs_f64(phase / 2.0), || {
+        let enforcing = wait_for(Duration::from_secs_f64(phase * 0.6), || {
             pinned_dropped(&agent.pin_dir) > dropped_at_kill
         });
         assert!(enforcing, "nothing was dropped while the agent was down");

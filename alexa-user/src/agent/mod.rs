@@ -670,6 +670,13 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let mut more = drain(ring.get_mut(), &mut sink, &agent, ack)?;
     pacer.woken()?;
     loop {
+        if more {
+            // A flood outruns the drain: the control socket, the HTTP
+            // servers and the signals get their turn between batches. The
+            // ring stays readable throughout, so the select below alone
+            // would go on draining and never hand the thread over.
+            tokio::task::yield_now().await;
+        }
         tokio::select! {
             _ = sigint.recv() => break,
             _ = sigterm.recv() => break,
@@ -684,9 +691,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
                 tick?;
                 more = drain(ring.get_mut(), &mut sink, &agent, ack)?;
             }
-            // A flood outruns the drain: the control socket, the HTTP
-            // server and the signals get their turn between batches.
-            _ = tokio::task::yield_now(), if more => {
+            _ = std::future::ready(()), if more => {
                 more = drain(ring.get_mut(), &mut sink, &agent, ack)?;
             }
         }
