@@ -9,15 +9,17 @@ use alexa::{
         control,
     },
     device::Device,
-    extract, labelling, labels, prepare, replay, report, simulate,
+    extract, labelling, labels,
 };
+#[cfg(feature = "lab")]
+use alexa::{prepare, replay, report, simulate};
 use anyhow::Result;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
     name = "alexa",
-    version,
+    version = alexa::build_info::long_version(),
     about = "In-kernel privacy firewall for smart speakers"
 )]
 struct Cli {
@@ -62,6 +64,7 @@ enum Command {
         #[command(flatten)]
         input: CaptureInput,
     },
+    #[cfg(feature = "lab")]
     /// Train a decision tree on labelled dataset CSVs (together) and write MODEL.json.
     Train {
         /// Byte-identical files count once.
@@ -75,6 +78,7 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
     },
+    #[cfg(feature = "lab")]
     /// Leave-one-file-out cross-validation: train on the other files
     /// (prepared as `alexa prepare` does), test on every row of the held-out one.
     Crossval {
@@ -120,6 +124,7 @@ enum Command {
         #[arg(short = 'o', long = "out", value_name = "LABELS.csv")]
         out: PathBuf,
     },
+    #[cfg(feature = "lab")]
     /// Evaluate MODEL.json on a labelled dataset CSV (the compiled tree, as the kernel walks it).
     Evaluate {
         model: PathBuf,
@@ -136,6 +141,7 @@ enum Command {
         #[command(flatten)]
         input: CaptureInput,
     },
+    #[cfg(feature = "lab")]
     /// Simulate an Echo's traffic: DIR/capture.pcap, DIR/labels.csv, DIR/devices.txt.
     Simulate {
         /// mic-off, no-wake-word, conversation, streaming or all.
@@ -149,6 +155,7 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         duration_scale: f64,
     },
+    #[cfg(feature = "lab")]
     /// Send the device's frames of a capture (those in LABELS.csv) out of an
     /// interface in real time, long idle gaps shortened (docs/demo.md).
     Replay {
@@ -177,6 +184,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
     },
+    #[cfg(feature = "lab")]
     /// Count the frames of a replay arriving on an interface, by IPv4
     /// identification, until SIGINT or SIGTERM; writes them as JSON.
     #[command(hide = true)]
@@ -189,6 +197,7 @@ enum Command {
         #[arg(short = 'o', long = "out", value_name = "FILE.json")]
         out: PathBuf,
     },
+    #[cfg(feature = "lab")]
     /// The paper's section 5 steps: NaN content type to 0, drop date/dstip/synchronized, down-sample acks.
     Prepare {
         dataset: PathBuf,
@@ -200,6 +209,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    #[cfg(feature = "lab")]
     /// The paper's figures (PNG) and summary.md from a dataset CSV.
     Report {
         dataset: PathBuf,
@@ -239,12 +249,14 @@ enum Command {
     // ---- end of control-socket clients ----
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[cfg(feature = "lab")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum ClassWeightArg {
     Balanced,
     None,
 }
 
+#[cfg(feature = "lab")]
 /// The tree options `train` and `crossval` share.
 #[derive(clap::Args)]
 struct TreeArgs {
@@ -262,6 +274,7 @@ struct TreeArgs {
     class_weight: ClassWeightArg,
 }
 
+#[cfg(feature = "lab")]
 impl TreeArgs {
     /// Checks `--features` before any file is read.
     fn check(&self) -> Result<()> {
@@ -319,6 +332,7 @@ impl CaptureInput {
     }
 }
 
+#[cfg(feature = "lab")]
 fn parse_mac(s: &str) -> Result<[u8; 6]> {
     replay::parse_mac(s)
 }
@@ -385,12 +399,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "lab")]
         Command::Train {
             datasets,
             out,
             tree,
             report,
         } => train(&datasets, &out, &tree, report.as_deref()),
+        #[cfg(feature = "lab")]
         Command::Crossval {
             datasets,
             tree,
@@ -431,6 +447,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "lab")]
         Command::Evaluate {
             model: model_path,
             dataset,
@@ -461,6 +478,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             model: model_path,
             input,
         } => classify(&model_path, &input),
+        #[cfg(feature = "lab")]
         Command::Simulate {
             scenario,
             seed,
@@ -482,6 +500,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "lab")]
         Command::Replay {
             capture,
             labels,
@@ -542,6 +561,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "lab")]
         Command::Arrivals { iface, device, out } => {
             let counter = replay::ArrivalCounter::open(&iface, device)?;
             let stop = stop_on_signals();
@@ -557,6 +577,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "lab")]
         Command::Prepare {
             dataset,
             out,
@@ -574,6 +595,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "lab")]
         Command::Report {
             dataset,
             out,
@@ -637,6 +659,7 @@ fn dispatch(cli: Cli) -> Result<()> {
     }
 }
 
+#[cfg(feature = "lab")]
 /// `alexa train`.
 fn train(
     datasets: &[PathBuf],
@@ -684,6 +707,7 @@ fn train(
     Ok(())
 }
 
+#[cfg(feature = "lab")]
 /// `alexa crossval`.
 fn crossval(
     datasets: &[PathBuf],
@@ -771,6 +795,7 @@ fn classify(model_path: &std::path::Path, input: &CaptureInput) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "lab")]
 fn feature_names(features: &[alexa_common::Feature]) -> String {
     let names: Vec<&str> = features.iter().map(|f| f.name()).collect();
     names.join(",")
@@ -787,6 +812,7 @@ fn class_counts(counts: &[u64]) -> String {
     parts.join(", ")
 }
 
+#[cfg(feature = "lab")]
 /// A flag SIGINT and SIGTERM set (instead of ending the process), so a
 /// replay or a count stops cleanly and still reports.
 fn stop_on_signals() -> &'static std::sync::atomic::AtomicBool {
