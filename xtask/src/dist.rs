@@ -1,6 +1,6 @@
 //! `cargo xtask dist`: the release artefacts. Static (musl) `alexa` binaries
 //! for x86_64 and aarch64 with the eBPF object and the shipped model inside,
-//! built with the `dist` profile (release, fat LTO, stripped), into
+//! built with the `release-lto` profile (release, fat LTO, stripped), into
 //! target/dist/<triple>/alexa with target/dist/SHA256SUMS. These are the
 //! gateway binaries (no `lab` feature); the full binaries are built beside
 //! them (target/dist-full/) only to compare sizes. docs/deploy.md,
@@ -23,7 +23,7 @@ use crate::{
 /// The cargo profile (workspace Cargo.toml): release with fat LTO and strip.
 /// A profile of its own rather than CARGO_PROFILE_RELEASE_* variables, which
 /// aya-build would pass on to the eBPF build (a stripped object has no BTF).
-const PROFILE: &str = "dist";
+const PROFILE: &str = "release-lto";
 
 /// One target's results.
 #[derive(Debug)]
@@ -75,10 +75,13 @@ pub fn run(full: bool) -> Result<Vec<Artefact>> {
         let object = (i > 0).then(shared_object);
         let built = build(triple, false, object.as_deref())?;
         if i == 0 {
-            let out_dir = built
-                .out_dir
-                .context("cargo reported no build-script output directory for alexa-user")?;
-            copy_if_changed(&out_dir.join("alexa-classifier"), &shared_object())?;
+            match &built.out_dir {
+                Some(d) => copy_if_changed(&d.join("alexa-classifier"), &shared_object())?,
+                // Cargo names it even when the script did not need to run;
+                // should it not, the object from the run that built it stays.
+                None if shared_object().is_file() => {}
+                None => bail!("cargo reported no build-script output directory for alexa-user"),
+            }
         }
         let path = binary(triple);
         copy_if_changed(&built.executable, &path)?;
@@ -116,7 +119,7 @@ struct Built {
     out_dir: Option<PathBuf>,
 }
 
-/// `cargo build --profile dist --target TRIPLE` of the `alexa` binary, the
+/// `cargo build --profile release-lto --target TRIPLE` of the `alexa` binary, the
 /// gateway form unless `full`; what cargo says it made.
 fn build(triple: &str, full: bool, object: Option<&Path>) -> Result<Built> {
     let mut cmd = cargo();
@@ -151,6 +154,7 @@ fn build(triple: &str, full: bool, object: Option<&Path>) -> Result<Built> {
         if full { "full" } else { "gateway" },
         show(&cmd)
     );
+    let start = Instant::now();
     let mut child = cmd
         .stdout(Stdio::piped())
         .spawn()
@@ -182,6 +186,11 @@ fn build(triple: &str, full: bool, object: Option<&Path>) -> Result<Built> {
     if !status.success() {
         bail!("{} failed ({status})", show(&cmd));
     }
+    eprintln!(
+        "xtask dist: {} binary for {triple} built in {:.0} s",
+        if full { "full" } else { "gateway" },
+        start.elapsed().as_secs_f64()
+    );
     Ok(Built {
         executable: executable.context("cargo reported no alexa executable")?,
         out_dir,
