@@ -9,15 +9,17 @@ use alexa::{
         control,
     },
     device::Device,
-    extract, labelling, labels, prepare, replay, report, simulate,
+    extract, labelling, labels,
 };
+#[cfg(feature = "lab")]
+use alexa::{prepare, replay, report, simulate};
 use anyhow::Result;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
     name = "alexa",
-    version,
+    version = alexa::build_info::long_version(),
     about = "In-kernel privacy firewall for smart speakers"
 )]
 struct Cli {
@@ -79,6 +81,7 @@ enum Command {
         #[command(flatten)]
         input: CaptureInput,
     },
+    #[cfg(feature = "lab")]
     /// Train a decision tree on labelled dataset CSVs (together) and write MODEL.json.
     Train {
         /// Byte-identical files count once.
@@ -93,6 +96,7 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         report: Option<PathBuf>,
     },
+    #[cfg(feature = "lab")]
     /// Leave-one-file-out cross-validation: train on the other files
     /// (prepared as `alexa prepare` does), test on every row of the held-out one.
     Crossval {
@@ -144,6 +148,7 @@ enum Command {
         #[arg(short = 'o', long = "out", value_name = "LABELS.csv")]
         out: PathBuf,
     },
+    #[cfg(feature = "lab")]
     /// Evaluate MODEL.json on a labelled dataset CSV (the compiled tree, as the kernel walks it).
     Evaluate {
         /// The model to evaluate.
@@ -163,6 +168,7 @@ enum Command {
         #[command(flatten)]
         input: CaptureInput,
     },
+    #[cfg(feature = "lab")]
     /// Simulate an Echo's traffic: DIR/capture.pcap, DIR/labels.csv, DIR/devices.txt.
     Simulate {
         /// mic-off, no-wake-word, conversation, streaming or all.
@@ -178,6 +184,7 @@ enum Command {
         #[arg(long, default_value_t = 1.0)]
         duration_scale: f64,
     },
+    #[cfg(feature = "lab")]
     /// Send the device's frames of a capture (those in LABELS.csv) out of an
     /// interface in real time, long idle gaps shortened (docs/demo.md).
     Replay {
@@ -208,6 +215,7 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
     },
+    #[cfg(feature = "lab")]
     /// Count the frames of a replay arriving on an interface, by IPv4
     /// identification, until SIGINT or SIGTERM; writes them as JSON.
     #[command(hide = true)]
@@ -222,6 +230,7 @@ enum Command {
         #[arg(short = 'o', long = "out", value_name = "FILE.json")]
         out: PathBuf,
     },
+    #[cfg(feature = "lab")]
     /// The paper's section 5 steps: NaN content type to 0, drop date/dstip/synchronized, down-sample acks.
     Prepare {
         /// A dataset CSV.
@@ -236,6 +245,7 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    #[cfg(feature = "lab")]
     /// The paper's figures (PNG) and summary.md from a dataset CSV.
     Report {
         /// A dataset CSV.
@@ -278,12 +288,14 @@ enum Command {
     // ---- end of control-socket clients ----
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+#[cfg(feature = "lab")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum ClassWeightArg {
     Balanced,
     None,
 }
 
+#[cfg(feature = "lab")]
 /// The tree options `train` and `crossval` share.
 #[derive(clap::Args)]
 struct TreeArgs {
@@ -303,6 +315,7 @@ struct TreeArgs {
     class_weight: ClassWeightArg,
 }
 
+#[cfg(feature = "lab")]
 impl TreeArgs {
     /// Checks `--features` before any file is read.
     fn check(&self) -> Result<()> {
@@ -362,6 +375,7 @@ impl CaptureInput {
     }
 }
 
+#[cfg(feature = "lab")]
 fn parse_mac(s: &str) -> Result<[u8; 6]> {
     replay::parse_mac(s)
 }
@@ -431,12 +445,14 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "lab")]
         Command::Train {
             datasets,
             out,
             tree,
             report,
         } => train(&datasets, &out, &tree, report.as_deref()),
+        #[cfg(feature = "lab")]
         Command::Crossval {
             datasets,
             tree,
@@ -477,6 +493,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "lab")]
         Command::Evaluate {
             model: model_path,
             dataset,
@@ -507,6 +524,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             model: model_path,
             input,
         } => classify(&model_path, &input),
+        #[cfg(feature = "lab")]
         Command::Simulate {
             scenario,
             seed,
@@ -528,6 +546,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "lab")]
         Command::Replay {
             capture,
             labels,
@@ -588,6 +607,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "lab")]
         Command::Arrivals { iface, device, out } => {
             let counter = replay::ArrivalCounter::open(&iface, device)?;
             let stop = stop_on_signals();
@@ -603,6 +623,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "lab")]
         Command::Prepare {
             dataset,
             out,
@@ -620,6 +641,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        #[cfg(feature = "lab")]
         Command::Report {
             dataset,
             out,
@@ -710,6 +732,7 @@ fn config_check(path: &std::path::Path) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "lab")]
 /// `alexa train`.
 fn train(
     datasets: &[PathBuf],
@@ -757,6 +780,7 @@ fn train(
     Ok(())
 }
 
+#[cfg(feature = "lab")]
 /// `alexa crossval`.
 fn crossval(
     datasets: &[PathBuf],
@@ -844,6 +868,7 @@ fn classify(model_path: &std::path::Path, input: &CaptureInput) -> Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "lab")]
 fn feature_names(features: &[alexa_common::Feature]) -> String {
     let names: Vec<&str> = features.iter().map(|f| f.name()).collect();
     names.join(",")
@@ -860,6 +885,7 @@ fn class_counts(counts: &[u64]) -> String {
     parts.join(", ")
 }
 
+#[cfg(feature = "lab")]
 /// A flag SIGINT and SIGTERM set (instead of ending the process), so a
 /// replay or a count stops cleanly and still reports.
 fn stop_on_signals() -> &'static std::sync::atomic::AtomicBool {

@@ -345,7 +345,10 @@ fn wait_until(due: Instant) {
 /// machine then cannot delay a frame by a scheduler tick, which would show
 /// in the classifier's `delta`.
 fn make_realtime() -> bool {
-    let param = libc::sched_param { sched_priority: 10 };
+    // SAFETY: sched_param is plain integers, for which zero is valid; musl's
+    // has more fields than glibc's, hence no struct literal.
+    let mut param: libc::sched_param = unsafe { std::mem::zeroed() };
+    param.sched_priority = 10;
     // SAFETY: plain syscalls on the calling thread with valid arguments.
     unsafe {
         libc::prctl(libc::PR_SET_TIMERSLACK, 1, 0, 0, 0);

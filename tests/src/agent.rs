@@ -6,8 +6,24 @@ use std::{
     time::{Duration, Instant},
 };
 
-/// The `alexa` binary of this workspace, built if needed.
+/// The `alexa` binary under test: `ALEXA_BIN` when set (`cargo xtask test`
+/// runs live tests with the static release binary of `cargo xtask dist`
+/// that way), else this workspace's, built if needed.
 pub fn alexa_bin() -> PathBuf {
+    match std::env::var_os("ALEXA_BIN") {
+        Some(bin) => {
+            let bin = PathBuf::from(bin);
+            assert!(bin.is_file(), "ALEXA_BIN={}: no such file", bin.display());
+            bin
+        }
+        None => lab_bin(),
+    }
+}
+
+/// This workspace's full `alexa` binary (with the lab tools: `train`,
+/// `simulate`, ...), built if needed; never `ALEXA_BIN`, which may be a
+/// gateway binary without them.
+pub fn lab_bin() -> PathBuf {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let status = Command::new(cargo)
         .args([

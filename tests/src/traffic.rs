@@ -10,7 +10,7 @@
 use std::{collections::HashMap, path::Path, process::Command, time::Duration};
 
 use crate::{
-    agent::{alexa_bin, wait_for, Running},
+    agent::{lab_bin, wait_for, Running},
     netns::Netns,
 };
 
@@ -49,7 +49,7 @@ pub fn rule_model(dir: &Path) -> std::path::PathBuf {
     let data = dir.join("rule-dataset.csv");
     std::fs::write(&data, csv).expect("write the rule dataset");
     let model = dir.join("rule-model.json");
-    let out = Command::new(alexa_bin())
+    let out = Command::new(lab_bin())
         .arg("train")
         .arg(&data)
         .arg("--out")

@@ -404,7 +404,7 @@ pub fn run(args: &DeployArgs, out: &mut dyn Write) -> Result<Outcome> {
                 say(out, &format!("would run: {}", show(&build)))?;
             } else {
                 // Only a real build needs the eBPF toolchain.
-                crate::setup::ensure()?;
+                crate::setup::ensure_for(crate::setup::Need::Build)?;
                 crate::util::exec(&mut build)?;
             }
             release_binary()

@@ -3,6 +3,7 @@
 mod bench;
 mod demo;
 mod deploy;
+mod dist;
 mod fuzz;
 mod setup;
 mod test;
@@ -21,7 +22,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Make this machine ready: nightly rust-src, bpf-linker, Debian packages. Idempotent.
+    /// Make this machine ready: nightly rust-src, bpf-linker, the musl targets, cargo-fuzz, Debian packages (qemu-user-static, tshark, ...). Idempotent.
     Setup {
         /// Only check; report what is missing without installing.
         #[arg(long)]
@@ -32,6 +33,13 @@ enum Command {
         /// An optimised build (target/release/alexa).
         #[arg(long)]
         release: bool,
+    },
+    /// Release artefacts: static gateway binaries for x86_64 and aarch64 in
+    /// target/dist with SHA256SUMS, and their sizes against the full binary.
+    Dist {
+        /// Only the gateway binaries (no size comparison with the full ones).
+        #[arg(long)]
+        gateway_only: bool,
     },
     /// Regenerate the fixture corpus (tests/fixtures) from real traffic in namespaces (needs root).
     Fixtures,
@@ -74,7 +82,12 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result: Result<()> = match cli.command {
         Command::Setup { check } => setup::run(check),
-        Command::Build { release } => setup::ensure().and_then(|()| util::build(release)),
+        Command::Build { release } => {
+            setup::ensure_for(setup::Need::Build).and_then(|()| util::build(release))
+        }
+        Command::Dist { gateway_only } => {
+            setup::ensure_for(setup::Need::Dist).and_then(|()| dist::run(!gateway_only).map(drop))
+        }
         Command::Fixtures => setup::ensure().and_then(|()| {
             util::exec(util::cargo().args([
                 "run",

@@ -7,8 +7,10 @@ use anyhow::{bail, Context as _, Result};
 
 use crate::util::{exec, output};
 
-/// Debian packages the tests, demo and tools use.
+/// Debian packages the tests, demo and tools use (never needed to build).
 pub const DEBIAN_PACKAGES: &[&str] = &[
+    // Runs the aarch64 release binary in `cargo xtask test`.
+    "qemu-user-static",
     "iproute2",
     "nftables",
     "tcpdump",
@@ -21,12 +23,27 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "util-linux",
 ];
 
+/// The static release targets `cargo xtask dist` builds.
+pub const DIST_TARGETS: [&str; 2] = ["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"];
+
 struct Missing {
     what: String,
     fix: &'static str,
 }
 
-fn missing() -> Vec<Missing> {
+/// What a task needs, each level including the ones before it: a gateway
+/// that only builds never gets the test tools.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Need {
+    /// `build`, `deploy`: the eBPF toolchain.
+    Build,
+    /// `dist`: also the musl targets.
+    Dist,
+    /// `test`, `bench`, `demo`, `fuzz`...: also cargo-fuzz and the Debian packages.
+    Everything,
+}
+
+fn missing(need: Need) -> Vec<Missing> {
     let mut out = Vec::new();
     if !has_rust_src() {
         out.push(Missing {
@@ -40,6 +57,19 @@ fn missing() -> Vec<Missing> {
             what: format!("a working bpf-linker ({e})"),
             fix: "bpf-linker",
         });
+    }
+    if need < Need::Dist {
+        return out;
+    }
+    let targets = absent_targets();
+    if !targets.is_empty() {
+        out.push(Missing {
+            what: format!("rust targets {}", targets.join(" ")),
+            fix: "targets",
+        });
+    }
+    if need < Need::Everything {
+        return out;
     }
     if !cargo_fuzz_ok() {
         out.push(Missing {
@@ -59,7 +89,12 @@ fn missing() -> Vec<Missing> {
 
 /// Fails, saying exactly what is missing, unless setup has been done.
 pub fn ensure() -> Result<()> {
-    let missing = missing();
+    ensure_for(Need::Everything)
+}
+
+/// Fails, saying exactly what is missing, unless what `need` names is here.
+pub fn ensure_for(need: Need) -> Result<()> {
+    let missing = missing(need);
     if missing.is_empty() {
         return Ok(());
     }
@@ -93,6 +128,11 @@ pub fn run_setup_step(fix: &str) -> Result<()> {
             ]))
         }
         "bpf-linker" => install_bpf_linker(),
+        "targets" => exec(
+            Command::new("rustup")
+                .args(["target", "add"])
+                .args(absent_targets()),
+        ),
         "cargo-fuzz" => {
             exec(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
             if !cargo_fuzz_ok() {
@@ -115,10 +155,10 @@ pub fn run_setup_step(fix: &str) -> Result<()> {
 }
 
 pub fn run(check: bool) -> Result<()> {
-    let todo = missing();
+    let todo = missing(Need::Everything);
     if todo.is_empty() {
         eprintln!(
-            "xtask setup: everything is in place (nightly rust-src, bpf-linker, cargo-fuzz, Debian packages)"
+            "xtask setup: everything is in place (nightly rust-src, bpf-linker, musl targets, cargo-fuzz, Debian packages)"
         );
         return Ok(());
     }
@@ -132,6 +172,16 @@ pub fn run(check: bool) -> Result<()> {
     ensure().context("setup ran but the machine is still not ready")?;
     eprintln!("xtask setup: done");
     Ok(())
+}
+
+/// The dist targets the default toolchain lacks.
+fn absent_targets() -> Vec<&'static str> {
+    let installed =
+        output(Command::new("rustup").args(["target", "list", "--installed"])).unwrap_or_default();
+    DIST_TARGETS
+        .into_iter()
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect()
 }
 
 fn cargo_fuzz_ok() -> bool {

@@ -95,7 +95,7 @@ impl Pacer {
     /// Fires every `every`, or never for zero.
     fn arm(&self, every: Duration) -> Result<()> {
         let spec = libc::timespec {
-            tv_sec: every.as_secs() as libc::time_t,
+            tv_sec: every.as_secs() as _,
             tv_nsec: every.subsec_nanos() as libc::c_long,
         };
         let value = libc::itimerspec {

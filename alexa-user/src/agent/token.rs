@@ -58,7 +58,8 @@ fn create(path: &Path) -> Result<String> {
         }
     }
     let mut bytes = [0u8; TOKEN_BYTES];
-    getrandom::getrandom(&mut bytes).context("no randomness for the API token")?;
+    getrandom::getrandom(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("no randomness for the API token: {e}"))?;
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     // create_new: two agents starting at once cannot overwrite each other's.
     let mut f = std::fs::OpenOptions::new()

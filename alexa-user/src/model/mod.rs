@@ -1,15 +1,21 @@
 //! The decision-tree model: training (`train`), the kernel form (`compile`),
 //! MODEL.json (`file`), evaluation (`evaluate`, `report`) and classifying a
 //! capture in user space with the same compiled walk the kernel runs.
-//! docs/model.md documents the schema and the choices.
+//! docs/model.md documents the schema and the choices. Training, cross
+//! validation and the figures are lab tools (the `lab` feature).
 
+#[cfg(feature = "lab")]
 pub mod cart;
 pub mod compile;
+#[cfg(feature = "lab")]
 pub mod crossval;
+pub mod embedded;
 pub mod evaluate;
 pub mod file;
+#[cfg(feature = "lab")]
 pub mod report;
 pub mod safety;
+#[cfg(feature = "lab")]
 pub mod train;
 
 use std::{io::Write as _, path::Path};
@@ -28,6 +34,7 @@ use crate::{
 };
 use evaluate::Confusion;
 
+#[cfg(feature = "lab")]
 /// `alexa evaluate`: the compiled tree on every labelled row of `dataset`.
 pub fn evaluate_file(model: &Model, dataset: &Path) -> Result<Confusion> {
     let rows = train::load_labelled(dataset, &model.features)?;
@@ -39,6 +46,7 @@ pub fn evaluate_file(model: &Model, dataset: &Path) -> Result<Confusion> {
     Ok(c)
 }
 
+#[cfg(feature = "lab")]
 /// Writes the confusion matrix and feature importance PNGs into `dir`.
 pub fn write_report(dir: &Path, model: &Model, c: &Confusion, what: &str) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
@@ -126,7 +134,7 @@ pub fn classify_dataset(model: &Model, dataset: &Path, out: &Path) -> Result<(u6
                 header.push("predicted".into());
                 w.write_record(&header).with_context(cannot_write)?;
             }
-            let p = model.predict(&train::row_features(&row.values));
+            let p = model.predict(&crate::dataset::row_features(&row.values));
             if let Some(t) = row.class {
                 confusion.add(t, p);
             }
@@ -150,11 +158,13 @@ pub fn classify_dataset(model: &Model, dataset: &Path, out: &Path) -> Result<(u6
     Ok((rows, confusion))
 }
 
+#[cfg(feature = "lab")]
 /// The parameters of the shipped `models/echo.json`.
 pub fn echo_options() -> train::TrainOptions {
     train::TrainOptions::default()
 }
 
+#[cfg(feature = "lab")]
 /// The last two steps of making `models/echo.json` (after `simulate --seed 1`,
 /// `extract --labels` and `prepare`): train on `prepared` with
 /// [`echo_options`] and write the model to `out`.
@@ -164,5 +174,5 @@ pub fn train_default_model(prepared: &Path, out: &Path) -> Result<train::Trained
     Ok(t)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "lab"))]
 mod tests;

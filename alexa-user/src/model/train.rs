@@ -17,7 +17,7 @@ use crate::dataset::{
 };
 use alexa_common::{
     tree::{classify_slice, TREE_MAX_DEPTH},
-    Feature, Features, CLASS_NAMES, NUM_CLASSES, NUM_FEATURES, NUM_PAPER_FEATURES,
+    Feature, CLASS_NAMES, NUM_CLASSES, NUM_FEATURES, NUM_PAPER_FEATURES,
 };
 use anyhow::{bail, Context as _, Result};
 
@@ -108,29 +108,7 @@ pub fn parse_features(s: &str) -> Result<Vec<Feature>> {
     Ok(out)
 }
 
-/// A row's values as the kernel's feature record.
-pub fn row_features(values: &[u64; NUM_FEATURES]) -> Features {
-    let v = |f: Feature| values[f as usize];
-    Features {
-        delta_us: v(Feature::DeltaUs),
-        length: v(Feature::Length) as u32,
-        payload_len: v(Feature::PayloadLen) as u32,
-        delta: v(Feature::Delta) as u32,
-        flow_index: v(Feature::FlowIndex) as u32,
-        dstport: v(Feature::Dstport) as u16,
-        srcport: v(Feature::Srcport) as u16,
-        record_len: v(Feature::RecordLen) as u16,
-        highest_layer: v(Feature::HighestLayer) as u8,
-        content_type: v(Feature::ContentType) as u8,
-        ack_flag: v(Feature::AckFlag) as u8,
-        microphone: v(Feature::Microphone) as u8,
-        proto: v(Feature::Proto) as u8,
-        tcp_flags: v(Feature::TcpFlags) as u8,
-        tcp_retrans: v(Feature::TcpRetrans) as u8,
-        _pad: 0,
-        _pad2: 0,
-    }
-}
+pub use crate::dataset::row_features;
 
 /// Everything training made.
 pub struct Trained {
