@@ -720,8 +720,10 @@ fn dispatch(cli: Cli) -> Result<()> {
 fn config_check(path: &std::path::Path) -> Result<()> {
     use agent::config;
     let c = config::load(path)?;
-    if let Some(config::ModelChoice::File(m)) = &c.model {
-        alexa::model::file::load(m)?;
+    match &c.model {
+        Some(config::ModelChoice::File(m)) => drop(alexa::model::file::load(m)?),
+        None | Some(config::ModelChoice::Builtin) => drop(alexa::model::embedded::echo()?),
+        Some(config::ModelChoice::Off) => {}
     }
     println!("{}: ok: {}", path.display(), config::describe(&c));
     if let Some(iface) = &c.interface {

@@ -27,7 +27,7 @@ pub struct DeployArgs {
     /// `monitor` (log and alert) or `enforce` (also drop what the policy says).
     #[arg(long, default_value = "monitor")]
     pub mode: String,
-    /// Where the binary and the model go: PREFIX/bin, PREFIX/share/alexa.
+    /// Where the binary goes: PREFIX/bin (the shipped model is built into it).
     #[arg(long, default_value = "/usr/local")]
     pub prefix: PathBuf,
     /// Print every file and command instead of writing or running anything.
@@ -71,10 +71,6 @@ struct Plan {
 impl Plan {
     fn bin(&self) -> PathBuf {
         self.prefix.join("bin/alexa")
-    }
-
-    fn model(&self) -> PathBuf {
-        self.prefix.join("share/alexa/models/echo.json")
     }
 }
 
@@ -179,7 +175,8 @@ fn config_file(plan: &Plan) -> String {
 interface = \"{iface}\"
 mode = \"{mode}\"
 # microphone = \"on\"
-model = \"{model}\"
+# The shipped model is built into the binary; or a MODEL.json path.
+model = \"builtin\"
 # policy = [\"justified=alert\"]
 # quarantine = \"20,2000,60000\"
 # xdp_mode = \"auto\"
@@ -208,7 +205,6 @@ token_file = \"{TOKEN_FILE}\"
 ",
         iface = plan.iface,
         mode = plan.mode,
-        model = plan.model().display(),
     )
 }
 
@@ -410,7 +406,6 @@ pub fn run(args: &DeployArgs, out: &mut dyn Write) -> Result<Outcome> {
             release_binary()
         }
     };
-    let model_src = repo_root().join("models/echo.json");
     let binary_bytes = match std::fs::read(&binary) {
         Ok(b) => b,
         // A dry run may come before any build.
@@ -423,14 +418,6 @@ pub fn run(args: &DeployArgs, out: &mut dyn Write) -> Result<Outcome> {
             content: binary_bytes,
             mode: 0o755,
             from: Some(binary.clone()),
-            owned: false,
-        },
-        Install {
-            path: plan.model(),
-            content: std::fs::read(&model_src)
-                .with_context(|| format!("cannot read the model {}", model_src.display()))?,
-            mode: 0o644,
-            from: Some(model_src),
             owned: false,
         },
         Install {
@@ -679,7 +666,7 @@ mod tests {
         ]);
         let (r, log) = deploy(&a);
         let first = r.unwrap();
-        assert_eq!(first.written.len(), 4, "{log}");
+        assert_eq!(first.written.len(), 3, "{log}");
         assert!(first.commands.is_empty(), "ran {:?}", first.commands);
         assert!(log.contains("--root: not running systemctl"), "{log}");
 
@@ -687,7 +674,7 @@ mod tests {
         for line in [
             "interface = \"lo\"",
             "mode = \"enforce\"",
-            "model = \"/opt/alexa/share/alexa/models/echo.json\"",
+            "model = \"builtin\"",
             "kitchen = \"08:7c:39:96:8a:8c\"",
             "echo-2 = \"192.168.1.50\"",
             "echo-3 = \"fd00::50\"",
@@ -739,19 +726,15 @@ mod tests {
         );
         let mode = std::fs::metadata(&installed).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o755);
-        assert_eq!(
-            std::fs::read(root.join("opt/alexa/share/alexa/models/echo.json")).unwrap(),
-            std::fs::read(repo_root().join("models/echo.json")).unwrap()
-        );
-        // Exactly the four files, no temporary left behind.
-        assert_eq!(files_under(&root).len(), 4, "{:?}", files_under(&root));
+        // Exactly the three files, no temporary left behind.
+        assert_eq!(files_under(&root).len(), 3, "{:?}", files_under(&root));
 
         let (r, log) = deploy(&a);
         let second = r.unwrap();
         assert!(second.written.is_empty(), "{log}");
         assert!(log.contains("unchanged: every file"), "{log}");
 
-        assert_eq!(second.unchanged.len(), 3);
+        assert_eq!(second.unchanged.len(), 2);
         assert_eq!(second.kept, vec![root.join("etc/alexa/alexa.toml")]);
 
         // The config file is the owner's: a changed option leaves it alone

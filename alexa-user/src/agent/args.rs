@@ -9,13 +9,9 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::{
     config::{self, NamedDevice},
-    control, http, token, RunOptions, DEFAULT_PIN_DIR,
+    control, http, token, ModelSource, RunOptions, DEFAULT_PIN_DIR,
 };
 use crate::classifier::AttachMode;
-
-/// The shipped model, relative to the working directory (the repository, or
-/// the directory `cargo xtask deploy` installs into).
-pub const DEFAULT_MODEL: &str = "models/echo.json";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -58,7 +54,7 @@ pub struct RunArgs {
     /// `--policy justified=pass,ack=alert`.
     #[arg(long, value_name = "CLASS=ACTION,...")]
     pub policy: Vec<String>,
-    /// Decision-tree model (MODEL.json) to classify with [default: the shipped model].
+    /// Decision-tree model (MODEL.json) to classify with [default: the shipped model, built into this binary].
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
     /// Log packets unclassified, without any model.
@@ -201,10 +197,10 @@ impl RunArgs {
             None
         } else {
             match (self.model, file.model) {
-                (Some(p), _) => Some(p),
+                (Some(p), _) => Some(ModelSource::File(p)),
                 (None, Some(config::ModelChoice::Off)) => None,
-                (None, Some(config::ModelChoice::File(p))) => Some(p),
-                (None, Some(config::ModelChoice::Builtin) | None) => Some(DEFAULT_MODEL.into()),
+                (None, Some(config::ModelChoice::File(p))) => Some(ModelSource::File(p)),
+                (None, Some(config::ModelChoice::Builtin) | None) => Some(ModelSource::Builtin),
             }
         };
         let mut policy: Vec<String> = file.policy.into_iter().map(|r| r.0).collect();

@@ -60,7 +60,7 @@ pub struct RunOptions {
     /// The microphone's state; `None` keeps an adopted agent's (on when fresh).
     pub microphone: Option<bool>,
     /// The model to classify with; `None` classifies nothing (or keeps an adopted model).
-    pub model: Option<PathBuf>,
+    pub model: Option<ModelSource>,
     /// Quarantine K, T (ms), Q (ms); `None` keeps the current (default when fresh).
     pub quarantine: Option<(u32, u32, u32)>,
     pub pin_dir: PathBuf,
@@ -80,6 +80,31 @@ pub struct RunOptions {
     pub silence: std::time::Duration,
     /// The config file run-time changes are written back to.
     pub config: Option<PathBuf>,
+}
+
+/// Where the agent's model comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ModelSource {
+    /// The shipped model, built into the binary: a gateway needs no file.
+    Builtin,
+    File(PathBuf),
+}
+
+impl ModelSource {
+    pub fn load(&self) -> Result<crate::model::file::Model> {
+        match self {
+            ModelSource::Builtin => crate::model::embedded::echo(),
+            ModelSource::File(p) => crate::model::file::load(p),
+        }
+    }
+
+    /// For the status and the journal.
+    pub fn name(&self) -> String {
+        match self {
+            ModelSource::Builtin => crate::model::embedded::ECHO_NAME.to_owned(),
+            ModelSource::File(p) => p.display().to_string(),
+        }
+    }
 }
 
 /// Fails unless the process may load BPF programs and attach XDP.
@@ -471,11 +496,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     require_interface(&opts.iface)?;
     preflight::check_interface_free(&opts.iface, alexa_common::PROGRAM_NAME)?;
     // Validate everything given before anything reaches the kernel.
-    let model = opts
-        .model
-        .as_deref()
-        .map(crate::model::file::load)
-        .transpose()?;
+    let model = opts.model.as_ref().map(ModelSource::load).transpose()?;
     policy::apply(&alexa_common::policy::default_policy(), &opts.policy)?;
     if opts.log_acks == 0 {
         bail!("--log-acks must be at least 1 (1 logs every ack)");
@@ -583,7 +604,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
                 .collect(),
             silence: opts.silence,
             started_wall: std::time::SystemTime::now(),
-            model_path: opts.model.as_ref().map(|p| p.display().to_string()),
+            model_path: opts.model.as_ref().map(ModelSource::name),
             started: Instant::now(),
             events_received: 0,
             recent: VecDeque::with_capacity(RECENT_MAX),
