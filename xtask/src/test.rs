@@ -50,8 +50,8 @@ const FUZZ_SMOKE_SECONDS: u64 = 15;
 
 /// Commands of the gateway binary, and the lab commands it must not have.
 const GATEWAY_COMMANDS: &[&str] = &[
-    "run", "detach", "mic", "model", "policy", "extract", "classify", "safety", "label", "top",
-    "status",
+    "run", "detach", "config", "mic", "model", "policy", "extract", "classify", "safety", "label",
+    "top", "status",
 ];
 const LAB_COMMANDS: &[&str] = &[
     "train", "crossval", "evaluate", "simulate", "replay", "prepare", "report",
@@ -61,6 +61,7 @@ const LAB_COMMANDS: &[&str] = &[
 /// to a veth, real TCP/TLS/UDP, every packet's verdict line; enforce mode
 /// dropping what the policy says and passing the rest.
 const LIVE_TESTS: &[&str] = &[
+    "installed_into_a_root_it_enforces",
     "run_logs_live_device_traffic",
     "enforce_drops_by_policy_monitor_drops_nothing_and_evidence_and_metrics_agree",
 ];
@@ -109,6 +110,8 @@ fn release_artefacts() -> Result<()> {
                 "agent_live",
                 "--test",
                 "agent_enforce",
+                "--test",
+                "install",
                 "--",
                 "--test-threads=1",
                 "--exact",
@@ -118,10 +121,44 @@ fn release_artefacts() -> Result<()> {
     )
 }
 
-/// `alexa config check` under qemu-user goes here (issue 13, the config
-/// file): the aarch64 binary validating a config file. Until that
-/// subcommand exists there is nothing to run.
-fn aarch64_config_check(_aarch64: &Path) -> Result<()> {
+/// The aarch64 binary validates a config file under qemu-user: a good one
+/// is described, a bad one is refused with its line and column.
+fn aarch64_config_check(aarch64: &Path) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("alexa-qemu-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let good = dir.join("good.toml");
+    std::fs::write(
+        &good,
+        "interface = \"br-lan\"\nmode = \"enforce\"\n[devices]\nkitchen = \"08:7c:39:96:8a:8c\"\n",
+    )?;
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "interface = \"br-lan\"\nmode = \"enfrce\"\n")?;
+    let qemu = |file: &Path| {
+        Command::new("qemu-aarch64-static")
+            .arg(aarch64)
+            .args(["config", "check", "--config"])
+            .arg(file)
+            .output()
+    };
+    let ok = qemu(&good)?;
+    let said = String::from_utf8_lossy(&ok.stdout);
+    if !ok.status.success()
+        || !said
+            .contains("ok: interface br-lan, 1 device (kitchen=08:7c:39:96:8a:8c), enforce mode")
+    {
+        bail!(
+            "aarch64 `alexa config check` on a good file: {said}{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+    }
+    let refused = qemu(&bad)?;
+    let err = String::from_utf8_lossy(&refused.stderr);
+    if refused.status.success()
+        || !err.contains(&format!("{}:2:8: unknown variant `enfrce`", bad.display()))
+    {
+        bail!("aarch64 `alexa config check` on a bad file: {err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
     Ok(())
 }
 
