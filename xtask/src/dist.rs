@@ -338,8 +338,8 @@ fn mib(n: u64) -> String {
 /// The sizes, as docs/deploy.md shows them.
 fn table(artefacts: &[Artefact]) -> String {
     let mut t = format!(
-        "{:<28} {:>16} {:>16} {:>8}\n",
-        "target", "gateway (dist)", "full (lab)", "saved"
+        "{:<28} {:>22} {:>22} {:>6}\n",
+        "target", "gateway", "full (lab)", "saved"
     );
     for a in artefacts {
         let (full, saved) = match a.full_size {
@@ -350,7 +350,7 @@ fn table(artefacts: &[Artefact]) -> String {
             None => ("-".into(), "-".into()),
         };
         t.push_str(&format!(
-            "{:<28} {:>16} {:>16} {:>8}\n",
+            "{:<28} {:>22} {:>22} {:>6}\n",
             a.triple,
             format!("{} ({} B)", mib(a.size), a.size),
             full,
