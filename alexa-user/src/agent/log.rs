@@ -148,7 +148,9 @@ impl VerdictLog {
 /// must never take a CPU from the event loop (or from forwarding) in a
 /// flood. Failure leaves it at normal priority.
 fn idle_priority() {
-    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: integers only (musl adds fields glibc lacks): all zeroes is
+    // a valid sched_param, priority 0 as SCHED_IDLE wants.
+    let param: libc::sched_param = unsafe { std::mem::zeroed() };
     // SAFETY: pid 0 is this thread; a valid sched_param.
     unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
 }
