@@ -3,12 +3,14 @@
 //! on a slow one. Sections: kernel cost per packet (`kernel`), forwarding
 //! through a gateway namespace (`forward`), the agent's ring-buffer
 //! consumption (`agent`), the offline tools against tshark and scikit-learn
-//! (`offline`), and the flow map at scale (`kernel::scale`).
+//! (`offline`), and growth with flows and devices (`growth`).
 
 pub mod agent;
 pub mod forward;
 pub mod frames;
+pub mod growth;
 pub mod kernel;
+pub mod live;
 pub mod offline;
 
 use std::time::Duration;
@@ -28,8 +30,10 @@ pub struct Plan {
     pub agent_step: Duration,
     /// Packets in the offline capture.
     pub offline_packets: u64,
-    /// Flow counts of the scale section.
+    /// Flow counts of the growth section.
     pub flow_counts: &'static [u32],
+    /// Device counts of the growth section.
+    pub device_counts: &'static [u32],
     /// Frames (one per random flow) behind each random-flow cost.
     pub random_frames: usize,
 }
@@ -42,9 +46,10 @@ impl Plan {
             rounds: 5,
             forward_secs: 5.0,
             forward_rounds: 3,
-            agent_step: Duration::from_secs(1),
+            agent_step: Duration::from_secs(2),
             offline_packets: 1_000_000,
-            flow_counts: &[1, 1_000, 100_000, 1_000_000],
+            flow_counts: &[1_000, 100_000, 1_000_000],
+            device_counts: &[1, 8, 64],
             random_frames: 20_000,
         }
     }
@@ -58,7 +63,8 @@ impl Plan {
             forward_rounds: 1,
             agent_step: Duration::from_millis(300),
             offline_packets: 100_000,
-            flow_counts: &[1, 1_000, 100_000],
+            flow_counts: &[1_000, 100_000],
+            device_counts: &[1, 8],
             random_frames: 2_000,
         }
     }
