@@ -230,6 +230,7 @@ fn plot(path: &PathBuf, points: &[Point]) -> Result<()> {
         .x_desc("flows created (log scale); FLOWS capacity 65,536")
         .y_desc("ns per packet over bare")
         .x_label_formatter(&|v| thousands(*v))
+        .y_label_formatter(&|v| format!("{v:.0}"))
         .draw()
         .map_err(|x| e(&x))?;
     let mut devices: Vec<u32> = points.iter().map(|p| p.devices).collect();

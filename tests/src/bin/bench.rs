@@ -170,6 +170,11 @@ fn run() -> Result<usize> {
         ),
     ];
     let mut failed = 0;
+    let mut body = String::new();
+    let mut summary = Table::new(
+        "Targets of the sections below",
+        &["section", "figure", "this run", "target", ""],
+    );
     for (name, section) in sections.iter() {
         if !want(name) {
             continue;
@@ -178,16 +183,31 @@ fn run() -> Result<usize> {
             Ok(t) => {
                 let md = t.markdown();
                 eprintln!("{md}");
-                out.push_str(&md);
+                body.push_str(&md);
+                for g in &t.targets {
+                    summary.row(vec![
+                        name.to_string(),
+                        g.what.clone(),
+                        g.result.clone(),
+                        g.target.clone(),
+                        bench::verdict(g.met),
+                    ]);
+                }
             }
             Err(e) => {
                 failed += 1;
                 eprintln!("bench: section {name} failed: {e:#}");
-                out.push_str(&format!("## {name}\n\nThis section failed: {e:#}\n"));
+                body.push_str(&format!("## {name}\n\nThis section failed: {e:#}\n"));
             }
         }
+        body.push('\n');
+    }
+    if !summary.rows.is_empty() {
+        summary.intro = "Each figure also sits next to its target in its own section.".into();
+        out.push_str(&summary.markdown());
         out.push('\n');
     }
+    out.push_str(&body);
     out.push_str(&format!(
         "Load average at the end: {}.\n",
         sh("cut -d' ' -f1-3 /proc/loadavg")
