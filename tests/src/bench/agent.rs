@@ -191,7 +191,9 @@ pub fn run(plan: &Plan, alexa: &Path) -> Result<Table> {
          quarantine and the evidence capture are exercised, the heaviest path of the agent. \
          Latency: CLOCK_REALTIME when the line's bytes reach the reader, minus the line's `date` \
          (the packet's `bpf_ktime_get_ns`, converted by the agent); every line of the step \
-         counted. *ringbuf_lost*: the kernel counter of events that found the ring buffer full.",
+         counted. At 10,000 events/s, where the latency target is judged, the reader runs at \
+         real-time priority (SCHED_FIFO), so that its own wait for a CPU on this shared machine \
+         is not counted; the agent runs as it always does. *ringbuf_lost*: the kernel counter of events that found the ring buffer full.",
         crate::real::VOICE_ECHO_IP,
         thousands(frames.len() as f64),
         length.as_millis(),
@@ -203,6 +205,7 @@ pub fn run(plan: &Plan, alexa: &Path) -> Result<Table> {
             "agent: offered {}",
             rate.map_or("max".into(), |r| thousands(r as f64))
         ));
+        live.reader_realtime(rate == Some(LIGHT_RATE))?;
         let s = step(&live, &frames, rate, length)?;
         let p50 = quantile(&s.latencies, 0.5);
         let p99 = quantile(&s.latencies, 0.99);

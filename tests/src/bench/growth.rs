@@ -20,7 +20,7 @@ use etherparse::PacketBuilder;
 use super::{
     kernel::{memlock, test_run, Object, BARE},
     live::Live,
-    say, thousands, Plan, Table,
+    median, say, thousands, Plan, Table,
 };
 
 const MAC_A: [u8; 6] = [2, 0, 0, 0, 0, 1];
@@ -95,6 +95,7 @@ pub fn run(plan: &Plan, alexa: &Path, work: &Path) -> Result<Table> {
             "live in FLOWS",
             "evicted (created − live)",
             "flow 1's next packet: flow_index",
+            "one flow: full − bare (ns)",
             "random flow: full (ns)",
             "random flow: full − bare (ns)",
             "agent RSS (peak)",
@@ -105,9 +106,11 @@ pub fn run(plan: &Plan, alexa: &Path, work: &Path) -> Result<Table> {
         "`alexa run --mode monitor` with 1 to 64 devices on a veth of its own namespace (as in \
          section 3). Its attached program creates N flows: one TLS record per flow, flows dealt \
          round-robin over the devices, one `BPF_PROG_TEST_RUN` each, the agent logging every \
-         event. Then {} frames, each of a random one of the N flows (its next segment), one \
-         `BPF_PROG_TEST_RUN` each with `repeat` = 1: the kernel's time per run with cold caches, \
-         the agent consuming; *bare* is an XDP_PASS program on the same frames. The agent \
+         event. Then {} frames, each of a random one of the N flows (its next segment in sequence), one \
+         `BPF_PROG_TEST_RUN` each with `repeat` = 1: the median of the kernel's time per run, cold caches included, \
+         the agent consuming; *bare* is an XDP_PASS program on the same frames. *one flow*: as \
+         many runs, each the next segment of the first flow, the same way: the cost of a \
+         packet with the agent attached and `repeat` = 1, without the many flows. The agent \
          turns BPF run-time statistics on, so both pay two clock reads per run. *live in FLOWS*: \
          entries of the agent's pinned flow map afterwards (capacity `FLOW_CAPACITY` = {}, \
          preallocated: {}). *flow 1's next packet*: the `flow_index` the agent logs for one \
@@ -146,18 +149,34 @@ pub fn run(plan: &Plan, alexa: &Path, work: &Path) -> Result<Table> {
             test_run(fd, &flow_frame(0, devices, 1), 1)?;
             live.wait_lines(lines + 1, Duration::from_secs(5));
             let index = last_flow_index(&live);
+            // Each flow's next segment in sequence (flow 0 has sent two).
+            let mut next = vec![1u32; flows as usize];
+            next[0] = 2;
             let mut seed = 0x9e37_79b9_7f4a_7c15u64 ^ flows as u64;
             let frames: Vec<Vec<u8>> = (0..plan.random_frames)
-                .map(|_| flow_frame((xorshift(&mut seed) % flows as u64) as u32, devices, 2))
+                .map(|_| {
+                    let i = (xorshift(&mut seed) % flows as u64) as usize;
+                    next[i] += 1;
+                    flow_frame(i as u32, devices, next[i] - 1)
+                })
                 .collect();
-            let mut full_ns = 0u64;
-            let mut bare_ns = 0u64;
-            for f in &frames {
-                full_ns += test_run(fd, f, 1)?.1 as u64;
-                bare_ns += test_run(bare_fd, f, 1)?.1 as u64;
-            }
-            let n = frames.len() as f64;
-            let (full, bare) = (full_ns as f64 / n, bare_ns as f64 / n);
+            // Medians: one run takes about a microsecond, and one preemption
+            // of this shared VM's vCPU (milliseconds) would move a mean.
+            let per_run = |frames: &[Vec<u8>]| -> Result<(f64, f64)> {
+                let (mut full, mut bare) = (Vec::new(), Vec::new());
+                for f in frames {
+                    full.push(test_run(fd, f, 1)?.1 as f64);
+                    bare.push(test_run(bare_fd, f, 1)?.1 as f64);
+                }
+                Ok((median(&mut full), median(&mut bare)))
+            };
+            let (full, bare) = per_run(&frames)?;
+            // The same number of runs on one flow: what `repeat` = 1 and the
+            // live agent cost without the many flows.
+            let one: Vec<Vec<u8>> = (0..plan.random_frames as u32)
+                .map(|k| flow_frame(0, devices, next[0] + k))
+                .collect();
+            let (one_full, one_bare) = per_run(&one)?;
             let classified = live.counter("classified")?;
             let lost = live.counter("ringbuf_lost")? - lost0;
             live.wait_lines(classified - lost, Duration::from_secs(10));
@@ -173,6 +192,7 @@ pub fn run(plan: &Plan, alexa: &Path, work: &Path) -> Result<Table> {
                 thousands(live_flows as f64),
                 thousands(flows.saturating_sub(live_flows as u32) as f64),
                 index.map_or("?".into(), |i| i.to_string()),
+                format!("{:+.0}", one_full - one_bare),
                 format!("{full:.0}"),
                 format!("{:+.0}", full - bare),
                 format!(

@@ -309,6 +309,33 @@ impl Live {
         crate::agent::wait_for(limit, || self.lines() >= lines)
     }
 
+    /// Runs the log reader at real-time priority (SCHED_FIFO) or back at
+    /// the default: while set, a line's latency is the agent's, not the
+    /// reader's wait for a CPU on this shared machine.
+    pub fn reader_realtime(&self, on: bool) -> Result<()> {
+        use std::os::unix::thread::JoinHandleExt as _;
+        let Some(r) = &self.reader else {
+            bail!("no log reader");
+        };
+        let (policy, priority) = if on {
+            (libc::SCHED_FIFO, 10)
+        } else {
+            (libc::SCHED_OTHER, 0)
+        };
+        let param = libc::sched_param {
+            sched_priority: priority,
+        };
+        // SAFETY: the thread is alive (joined only on drop); param is valid.
+        let rc = unsafe { libc::pthread_setschedparam(r.as_pthread_t(), policy, &param) };
+        if rc != 0 {
+            bail!(
+                "pthread_setschedparam: {}",
+                std::io::Error::from_raw_os_error(rc)
+            );
+        }
+        Ok(())
+    }
+
     pub fn pin_dir(&self) -> &Path {
         &self.agent.pin_dir
     }
