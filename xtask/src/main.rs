@@ -61,12 +61,12 @@ enum Command {
         #[arg(long, default_value_t = 60)]
         seconds: u64,
     },
-    /// Measure kernel cost, forwarding, the agent, the offline tools and flow-map scale (needs root); writes docs/benchmarks.md.
+    /// Measure kernel cost, forwarding, the agent, the offline tools and growth with flows and devices (needs root); writes docs/benchmarks.md.
     Bench {
         /// A short smoke run; its report goes to target/bench/, not docs/.
         #[arg(long)]
         quick: bool,
-        /// Only these sections (comma-separated: kernel,forward,agent,offline,scale).
+        /// Only these sections (comma-separated: kernel,forward,agent,offline,growth).
         #[arg(long)]
         only: Option<String>,
     },

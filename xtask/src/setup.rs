@@ -19,6 +19,10 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "curl",
     "fonts-dejavu-core",
     "tmux",
+    // The bench's Python side (tests/python): scikit-learn and pandas at
+    // the versions of this Debian release, for /usr/bin/python3.
+    "python3-sklearn",
+    "python3-pandas",
     "iputils-ping",
     "util-linux",
 ];

@@ -18,7 +18,8 @@ use crate::output::AtomicFile;
 pub const FONT_PATH: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 const FONT: &str = "sans-serif";
 
-fn init_font() -> Result<()> {
+/// Registers DejaVu Sans as plotters' "sans-serif" (once); the bench's plots use it too.
+pub fn init_font() -> Result<()> {
     static DONE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
     DONE.get_or_init(|| {
         let bytes = std::fs::read(FONT_PATH).map_err(|e| {

@@ -1,7 +1,12 @@
-//! Section 4: the offline tools against the tools the paper's authors
-//! would have used: `alexa extract` against `tshark -T fields` on the same
-//! capture, and the compiled tree `alexa classify` walks against
-//! scikit-learn's `DecisionTreeClassifier.predict` on the same rows.
+//! Section 4: the offline tools against what a user would run without them,
+//! like for like. `alexa extract` against tshark (contract v2's oracle
+//! fields) and against tshark + pandas writing the same dataset columns;
+//! the shipped tree in alexa against the same tree written into
+//! scikit-learn's `tree_` (predictions checked equal on every row of the
+//! published dataset, then batch prediction timed on the same prepared
+//! rows); and the whole `alexa classify` against the whole Python pipeline
+//! (tests/python/pipeline.py: tshark, pandas, scikit-learn) on the same
+//! captures. Every timing is the best of the same number of runs.
 
 use std::{
     io::{BufRead as _, BufReader, BufWriter, Write as _},
@@ -20,29 +25,22 @@ const DEVICE: &str = "192.168.137.94";
 /// Frames of the simulator's default capture at `--duration-scale 1`
 /// (seed 1; 107,616 since its calibration to the published dataset), rounded down.
 const FRAMES_AT_SCALE_1: f64 = 105_000.0;
+/// The Debian interpreter, whose scikit-learn and pandas `cargo xtask setup`
+/// installs (python3-sklearn, python3-pandas): fixed versions per Debian
+/// release, unlike whatever a package index serves on the day.
+const PYTHON: &str = "/usr/bin/python3";
+/// The dataset columns every side writes (features.md), `date` to `synchronized`.
+const DATASET_COLUMNS: usize = 10;
+/// Times the published rows are repeated for the batch-prediction timing,
+/// so that one prediction takes milliseconds, not tens of microseconds.
+const TILE: usize = 16;
 
-/// The columns of the dataset CSV as Wireshark names them (docs/features.md).
-const TSHARK_FIELDS: [&str; 15] = [
-    "frame.time_epoch",
-    "tcp.len",
-    "udp.length",
-    "ip.dst",
-    "tcp.dstport",
-    "udp.dstport",
-    "frame.protocols",
-    "tcp.time_delta",
-    "tcp.flags.ack",
-    "tls.record.content_type",
-    "tcp.srcport",
-    "udp.srcport",
-    "ip.proto",
-    "tcp.flags",
-    "tcp.analysis.retransmission",
-];
+fn python_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("python")
+}
 
-fn run_ok(cmd: &mut Command) -> Result<()> {
+fn run_ok(cmd: &mut Command) -> Result<Vec<u8>> {
     let out = cmd
-        .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .output()
         .with_context(|| format!("cannot start {cmd:?}"))?;
@@ -52,11 +50,11 @@ fn run_ok(cmd: &mut Command) -> Result<()> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    Ok(())
+    Ok(out.stdout)
 }
 
-/// Wall-clock and CPU (user + system) seconds `cmd` takes, each the best
-/// of `runs`. CPU time is the steadier of the two on a shared machine.
+/// Wall-clock and CPU (user + system, children included: tshark under the
+/// Python pipeline) seconds `cmd` takes, each the best of `runs`.
 fn timed(runs: usize, mut cmd: impl FnMut() -> Command) -> Result<(f64, f64)> {
     let (mut wall, mut cpu) = (f64::INFINITY, f64::INFINITY);
     for _ in 0..runs {
@@ -87,8 +85,8 @@ fn tempfile_path(what: &str) -> PathBuf {
     std::env::temp_dir().join(format!("alexa-bench-{}-{what}", std::process::id()))
 }
 
-/// The simulator's capture cut to exactly `packets` frames, and its labels.
-fn capture(alexa: &Path, dir: &Path, packets: u64) -> Result<(PathBuf, PathBuf)> {
+/// The simulator's capture cut to exactly `packets` frames.
+fn simulated(alexa: &Path, dir: &Path, packets: u64) -> Result<PathBuf> {
     let sim = dir.join("sim");
     let scale = (packets as f64 / FRAMES_AT_SCALE_1 * 1.02).max(1.0);
     say(format!(
@@ -98,7 +96,8 @@ fn capture(alexa: &Path, dir: &Path, packets: u64) -> Result<(PathBuf, PathBuf)>
         Command::new(alexa)
             .args(["simulate", "--scenario", "all", "--seed", "1", "--out"])
             .arg(&sim)
-            .args(["--duration-scale", &format!("{scale:.2}")]),
+            .args(["--duration-scale", &format!("{scale:.2}")])
+            .stdout(Stdio::null()),
     )?;
     let pcap = dir.join("capture.pcap");
     let mut reader = PcapReader::new(std::fs::File::open(sim.join("capture.pcap"))?)?;
@@ -114,285 +113,489 @@ fn capture(alexa: &Path, dir: &Path, packets: u64) -> Result<(PathBuf, PathBuf)>
         n += 1;
     }
     drop(writer);
-    let labels = dir.join("labels.csv");
-    let mut out = BufWriter::new(std::fs::File::create(&labels)?);
-    for (i, line) in BufReader::new(std::fs::File::open(sim.join("labels.csv"))?)
-        .lines()
-        .enumerate()
-    {
-        let line = line?;
-        let frame: u64 = line.split(',').next().unwrap_or("").parse().unwrap_or(0);
-        if i == 0 || (1..=packets).contains(&frame) {
-            writeln!(out, "{line}")?;
-        }
-    }
-    out.flush()?;
     let _ = std::fs::remove_dir_all(&sim);
-    Ok((pcap, labels))
+    Ok(pcap)
 }
 
-/// A venv under target/ with scikit-learn, made once.
-fn python(target: &Path) -> Result<PathBuf> {
-    let venv = target.join("bench-venv");
-    let py = venv.join("bin/python");
-    let ready = |py: &Path| {
-        Command::new(py)
-            .args(["-c", "import sklearn, numpy"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+/// The 55 real voice-command captures merged in time order into one pcap.
+fn voice(dir: &Path) -> Result<Option<(PathBuf, u64)>> {
+    let Some(captures) = crate::real::voice_captures() else {
+        return Ok(None);
     };
-    if ready(&py) {
-        return Ok(py);
+    let out = dir.join("voice.pcap");
+    run_ok(
+        Command::new("mergecap")
+            .args(["-F", "pcap", "-w"])
+            .arg(&out)
+            .args(&captures),
+    )?;
+    let mut reader = PcapReader::new(std::fs::File::open(&out)?)?;
+    let mut n = 0u64;
+    while let Some(p) = reader.next_packet() {
+        p?;
+        n += 1;
     }
-    say("offline: installing scikit-learn and numpy into target/bench-venv (pip)");
-    run_ok(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-    run_ok(Command::new(venv.join("bin/pip")).args([
-        "install",
-        "--quiet",
-        "scikit-learn",
-        "numpy",
-    ]))?;
-    if !ready(&py) {
-        bail!("scikit-learn does not import after installing it");
-    }
-    Ok(py)
+    Ok(Some((out, n)))
 }
 
-const SKLEARN: &str = r#"
-import json, sys, time
-import numpy as np
-from sklearn.tree import DecisionTreeClassifier
-k = int(sys.argv[1])
-train = np.fromfile(sys.argv[2], dtype="<f8").reshape(-1, k + 1)
-rows = np.fromfile(sys.argv[3], dtype="<f8").reshape(-1, k)
-clf = DecisionTreeClassifier(max_depth=20, class_weight="balanced", random_state=0)
-t = time.perf_counter(); clf.fit(train[:, :k], train[:, k].astype(np.int64)); fit = time.perf_counter() - t
-best = float("inf")
-for _ in range(int(sys.argv[4])):
-    t = time.perf_counter(); p = clf.predict(rows); best = min(best, time.perf_counter() - t)
-import sklearn
-print(json.dumps({"rows": int(rows.shape[0]), "fit_s": fit, "predict_s": best,
-                  "nodes": int(clf.tree_.node_count), "depth": int(clf.get_depth()),
-                  "version": sklearn.__version__, "checksum": int(p.sum())}))
-"#;
-
-fn write_f64(path: &Path, values: impl Iterator<Item = f64>) -> Result<()> {
-    let mut out = BufWriter::new(std::fs::File::create(path)?);
-    for v in values {
-        out.write_all(&v.to_le_bytes())?;
+fn python() -> Result<()> {
+    let ok = Command::new(PYTHON)
+        .args(["-c", "import sklearn, pandas, numpy"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        bail!(
+            "{PYTHON} cannot import scikit-learn, pandas and numpy: run `cargo xtask setup` \
+             (Debian python3-sklearn, python3-pandas)"
+        );
     }
-    out.flush()?;
     Ok(())
 }
 
-pub fn run(plan: &Plan, alexa: &Path, dir: &Path, target: &Path) -> Result<Table> {
-    std::fs::create_dir_all(dir)?;
-    let packets = plan.offline_packets;
-    let (pcap, labels) = capture(alexa, dir, packets)?;
-    let runs = if plan.quick { 1 } else { 2 };
+fn python_version(module: &str) -> String {
+    run_ok(Command::new(PYTHON).args([
+        "-c",
+        &format!("import {module}; print({module}.__version__)"),
+    ]))
+    .map(|o| String::from_utf8_lossy(&o).trim().to_owned())
+    .unwrap_or_else(|_| "?".into())
+}
 
-    say("offline: alexa extract");
-    let (extract_s, extract_cpu) = timed(runs, || {
+/// The CSV's lines after the header, each split at commas (no dataset
+/// column holds a comma or quotes).
+fn csv_rows(path: &Path) -> Result<Vec<Vec<String>>> {
+    let mut out = Vec::new();
+    for line in BufReader::new(std::fs::File::open(path)?).lines().skip(1) {
+        out.push(line?.split(',').map(str::to_owned).collect());
+    }
+    Ok(out)
+}
+
+/// The dataset's column names, `date` to `synchronized`.
+const COLUMN_NAMES: [&str; DATASET_COLUMNS] = [
+    "date",
+    "length",
+    "dstip",
+    "dstport",
+    "highest_layer",
+    "delta",
+    "ack_flag",
+    "microphone",
+    "content_type",
+    "synchronized",
+];
+
+/// Rows equal on all the dataset columns, rows whose last columns
+/// (`predicted`) agree, and how many rows differ in each column.
+fn agreement(alexa: &[Vec<String>], python: &[Vec<String>]) -> (usize, usize, String) {
+    let mut same_columns = 0;
+    let mut same_last = 0;
+    let mut differ = [0usize; DATASET_COLUMNS];
+    for (a, p) in alexa.iter().zip(python) {
+        let mut same = a.len() >= DATASET_COLUMNS && p.len() >= DATASET_COLUMNS;
+        for (c, d) in differ.iter_mut().enumerate() {
+            if a.get(c) != p.get(c) {
+                *d += 1;
+                same = false;
+            }
+        }
+        if same {
+            same_columns += 1;
+        }
+        if a.last() == p.last() {
+            same_last += 1;
+        }
+    }
+    let by_column: Vec<String> = differ
+        .iter()
+        .zip(COLUMN_NAMES)
+        .filter(|(d, _)| **d > 0)
+        .map(|(d, name)| format!("{name} {}", thousands(*d as f64)))
+        .collect();
+    (same_columns, same_last, by_column.join(", "))
+}
+
+fn secs(wall: f64, cpu: f64) -> String {
+    format!("{wall:.2} s ({cpu:.2} s CPU)")
+}
+
+/// Extraction and the whole classification, on one capture.
+fn capture_rows(
+    t: &mut Table,
+    runs: usize,
+    alexa: &Path,
+    dir: &Path,
+    (name, pcap, device, frames): (&str, &Path, &str, u64),
+) -> Result<()> {
+    let script = python_dir().join("pipeline.py");
+    let model = super::kernel::MODEL;
+    let tag = name.split_whitespace().next().unwrap_or("capture");
+    let ours = dir.join(format!("{tag}-extract.csv"));
+    let theirs = dir.join(format!("{tag}-pandas.csv"));
+    let fields = dir.join(format!("{tag}-tshark.tsv"));
+
+    say(format!("offline: {name}: alexa extract"));
+    let extract = timed(runs, || {
         let mut c = Command::new(alexa);
         c.arg("extract")
-            .arg(&pcap)
-            .args(["--device", DEVICE, "-o"])
-            .arg(dir.join("extract.csv"));
+            .arg(pcap)
+            .args(["--device", device, "-o"])
+            .arg(&ours);
         c
     })?;
-    say("offline: tshark -T fields");
-    let tshark_out = dir.join("tshark.tsv");
-    let (tshark_s, tshark_cpu) = timed(1, || {
+    say(format!("offline: {name}: tshark, the oracle's fields"));
+    let argv: Vec<String> = serde_json::from_slice(&run_ok(
+        Command::new(PYTHON)
+            .arg(&script)
+            .arg(pcap)
+            .arg(device)
+            .arg("-")
+            .arg("--print-tshark"),
+    )?)?;
+    let tshark = timed(runs, || {
         let mut c = Command::new("sh");
-        let mut line = format!(
-            "tshark -n -r {} -o tcp.calculate_timestamps:TRUE -o tcp.desegment_tcp_streams:FALSE \
-             -o tls.desegment_ssl_records:FALSE -Y 'ip.src=={DEVICE}' -T fields",
-            pcap.display()
-        );
-        for f in TSHARK_FIELDS {
-            line.push_str(&format!(" -e {f}"));
-        }
-        line.push_str(&format!(" > {}", tshark_out.display()));
-        c.args(["-c", &format!("exec {line}")]);
+        let quoted: Vec<String> = argv.iter().map(|a| format!("'{a}'")).collect();
+        c.args([
+            "-c",
+            &format!("exec {} > '{}'", quoted.join(" "), fields.display()),
+        ]);
         c
     })?;
-    let tshark_rows = BufReader::new(std::fs::File::open(&tshark_out)?)
-        .lines()
-        .count();
-    let extract_rows = BufReader::new(std::fs::File::open(dir.join("extract.csv"))?)
-        .lines()
-        .count()
-        .saturating_sub(1);
+    say(format!(
+        "offline: {name}: tshark + pandas, the dataset columns"
+    ));
+    let pandas = timed(runs, || {
+        let mut c = Command::new(PYTHON);
+        c.arg(&script).arg(pcap).arg(device).arg(&theirs);
+        c
+    })?;
+    let (a, p) = (csv_rows(&ours)?, csv_rows(&theirs)?);
+    let (same, _, differ) = agreement(&a, &p);
+    let rate = |s: f64| thousands(frames as f64 / s);
+    t.row(vec![
+        format!("{name}: capture → dataset CSV"),
+        format!(
+            "`alexa extract`: {}, {} frames/s, {} rows",
+            secs(extract.0, extract.1),
+            rate(extract.0),
+            thousands(a.len() as f64)
+        ),
+        format!(
+            "tshark alone (the oracle's {} fields, no dataset yet): {}, {} frames/s",
+            argv.iter().filter(|a| *a == "-e").count(),
+            secs(tshark.0, tshark.1),
+            rate(tshark.0)
+        ),
+        format!(
+            "{:.1}× wall, {:.1}× CPU",
+            tshark.0 / extract.0,
+            tshark.1 / extract.1
+        ),
+        "≥ 50×".into(),
+        verdict(tshark.0 / extract.0 >= 50.0),
+    ]);
+    t.row(vec![
+        format!("{name}: capture → dataset CSV"),
+        "(the same run)".into(),
+        format!(
+            "tshark + pandas (`pipeline.py`), the same columns: {}, {} frames/s, {} rows, {} equal to alexa's on all ten columns{}",
+            secs(pandas.0, pandas.1),
+            rate(pandas.0),
+            thousands(p.len() as f64),
+            thousands(same as f64),
+            if differ.is_empty() {
+                String::new()
+            } else {
+                format!(" (rows differing: {differ})")
+            }
+        ),
+        format!(
+            "{:.1}× wall, {:.1}× CPU",
+            pandas.0 / extract.0,
+            pandas.1 / extract.1
+        ),
+        "≥ 50×".into(),
+        verdict(pandas.0 / extract.0 >= 50.0),
+    ]);
 
-    say("offline: alexa classify");
-    let (classify_s, classify_cpu) = timed(runs, || {
+    t.target(
+        &format!("`alexa extract` against tshark + pandas, {name}"),
+        format!(
+            "{:.1}× (tshark alone: {:.1}×)",
+            pandas.0 / extract.0,
+            tshark.0 / extract.0
+        ),
+        "≥ 50×",
+        pandas.0 / extract.0 >= 50.0,
+    );
+
+    say(format!("offline: {name}: alexa classify"));
+    let ours = dir.join(format!("{tag}-classify.csv"));
+    let theirs = dir.join(format!("{tag}-sklearn.csv"));
+    let classify = timed(runs, || {
         let mut c = Command::new(alexa);
         c.arg("classify")
-            .arg(&pcap)
-            .args(["--model", super::kernel::MODEL, "--device", DEVICE, "-o"])
-            .arg(dir.join("classified.csv"));
+            .arg(pcap)
+            .args(["--model", model, "--device", device, "-o"])
+            .arg(&ours);
         c
     })?;
+    say(format!("offline: {name}: tshark + pandas + scikit-learn"));
+    let pipeline = timed(runs, || {
+        let mut c = Command::new(PYTHON);
+        c.arg(&script)
+            .arg(pcap)
+            .arg(device)
+            .arg(&theirs)
+            .args(["--model", model]);
+        c
+    })?;
+    let (a, p) = (csv_rows(&ours)?, csv_rows(&theirs)?);
+    let (_, agree, _) = agreement(&a, &p);
+    t.row(vec![
+        format!("{name}: whole classification, capture → CSV with `predicted`"),
+        format!(
+            "`alexa classify`: {}, {} frames/s",
+            secs(classify.0, classify.1),
+            rate(classify.0)
+        ),
+        format!(
+            "tshark + pandas + scikit-learn (`pipeline.py --model`): {}, {} frames/s; `predicted` equal on {} of {} rows (alexa: {})",
+            secs(pipeline.0, pipeline.1),
+            rate(pipeline.0),
+            thousands(agree as f64),
+            thousands(p.len() as f64),
+            thousands(a.len() as f64),
+        ),
+        format!(
+            "{:.1}× wall, {:.1}× CPU",
+            pipeline.0 / classify.0,
+            pipeline.1 / classify.1
+        ),
+        "faster than the Python pipeline".into(),
+        verdict(classify.0 < pipeline.0),
+    ]);
+    t.target(
+        &format!("`alexa classify` against tshark + pandas + scikit-learn, {name}"),
+        format!(
+            "{:.1}× faster; `predicted` equal on {} of {} rows",
+            pipeline.0 / classify.0,
+            thousands(agree as f64),
+            thousands(p.len() as f64)
+        ),
+        "faster than the Python pipeline",
+        classify.0 < pipeline.0,
+    );
+    Ok(())
+}
 
-    // The same rows for both classifiers: every device packet, labelled.
-    let labelled = dir.join("labelled.csv");
-    let prepared = dir.join("prepared.csv");
-    run_ok(
-        Command::new(alexa)
-            .arg("extract")
-            .arg(&pcap)
-            .args(["--device", DEVICE, "--labels"])
-            .arg(&labels)
-            .arg("-o")
-            .arg(&labelled),
-    )?;
-    run_ok(
-        Command::new(alexa)
-            .arg("prepare")
-            .arg(&labelled)
-            .arg("-o")
-            .arg(&prepared),
-    )?;
+/// The shipped tree on every row of the published dataset, in alexa and in
+/// scikit-learn: predictions compared, then batch prediction timed.
+fn same_tree(t: &mut Table, dir: &Path) -> Result<()> {
     let model = alexa::model::load(Path::new(super::kernel::MODEL))?;
-    let feats = model.features.clone();
-    let (_, rows) = alexa::dataset::load_dataset(&labelled)?;
-    let (_, train) = alexa::dataset::load_dataset(&prepared)?;
-    write_f64(
-        &dir.join("train.f64"),
-        train.iter().flat_map(|r| {
-            feats
-                .iter()
-                .map(|f| r.values[*f as usize] as f64)
-                .chain(std::iter::once(r.class.unwrap_or(0) as f64))
-        }),
-    )?;
-    write_f64(
-        &dir.join("rows.f64"),
-        rows.iter()
-            .flat_map(|r| feats.iter().map(|f| r.values[*f as usize] as f64)),
-    )?;
-
-    say("offline: the compiled tree on every row");
+    let Some(data) = crate::real::data_dir() else {
+        bail!("no published dataset (../shared/data/real)");
+    };
+    let mut files: Vec<PathBuf> = Vec::new();
+    for context in std::fs::read_dir(data.join("paper-dataset"))? {
+        for f in std::fs::read_dir(context?.path())? {
+            files.push(f?.path());
+        }
+    }
+    files.sort();
+    let mut rows = Vec::new();
+    for f in &files {
+        rows.extend(alexa::dataset::load_dataset(f)?.1);
+    }
+    let n = rows.len();
     let features: Vec<alexa_common::Features> =
         rows.iter().map(|r| row_features(&r.values)).collect();
-    let mut walk_s = f64::INFINITY;
-    let mut checksum = 0u64;
-    for _ in 0..3 {
-        let start = Instant::now();
-        let mut sum = 0u64;
-        for f in &features {
-            sum += model.predict(std::hint::black_box(f)) as u64;
+    let tiled: Vec<alexa_common::Features> = (0..TILE).flat_map(|_| features.clone()).collect();
+    let rows_file = dir.join("published.f32");
+    {
+        let mut out = BufWriter::new(std::fs::File::create(&rows_file)?);
+        for _ in 0..TILE {
+            for r in &rows {
+                for f in &model.features {
+                    out.write_all(&(r.values[*f as usize] as f32).to_le_bytes())?;
+                }
+            }
         }
-        walk_s = walk_s.min(start.elapsed().as_secs_f64());
-        checksum = std::hint::black_box(sum);
+        out.flush()?;
     }
-
-    say("offline: scikit-learn");
-    let py = python(target)?;
-    let script = dir.join("sklearn_predict.py");
-    std::fs::write(&script, SKLEARN)?;
-    let out = Command::new(&py)
-        .arg(&script)
-        .arg(feats.len().to_string())
-        .arg(dir.join("train.f64"))
-        .arg(dir.join("rows.f64"))
-        .arg("3")
-        .output()?;
-    if !out.status.success() {
+    let runs = 5;
+    say("offline: the shipped tree in alexa, published rows");
+    let mut ours_s = f64::INFINITY;
+    let mut ours = Vec::with_capacity(tiled.len());
+    for _ in 0..runs {
+        ours.clear();
+        let start = Instant::now();
+        for f in &tiled {
+            ours.push(model.predict(std::hint::black_box(f)));
+        }
+        ours_s = ours_s.min(start.elapsed().as_secs_f64());
+    }
+    say("offline: the shipped tree in scikit-learn, published rows");
+    let predictions = dir.join("published-sklearn.u8");
+    let out = run_ok(
+        Command::new(PYTHON)
+            .arg(python_dir().join("tree_bench.py"))
+            .arg(super::kernel::MODEL)
+            .arg(&rows_file)
+            .arg(&predictions)
+            .arg(runs.to_string()),
+    )?;
+    let sk: serde_json::Value = serde_json::from_slice(&out)?;
+    let sk_s = sk["predict_s"].as_f64().unwrap_or(f64::NAN);
+    let theirs = std::fs::read(&predictions)?;
+    if theirs.len() != ours.len() {
         bail!(
-            "scikit-learn run failed: {}",
-            String::from_utf8_lossy(&out.stderr)
+            "scikit-learn predicted {} rows, alexa {}",
+            theirs.len(),
+            ours.len()
         );
     }
-    let sk: serde_json::Value = serde_json::from_slice(&out.stdout)?;
-    let sk_s = sk["predict_s"].as_f64().unwrap_or(f64::NAN);
+    let differ = ours[..n]
+        .iter()
+        .zip(&theirs[..n])
+        .filter(|(a, b)| a != b)
+        .count();
+    let m = tiled.len() as f64;
+    t.row(vec![
+        format!(
+            "the shipped tree ({} nodes, depth {}) on the published dataset: {} rows, {} files",
+            model.nodes.len(),
+            model.file.tree.depth,
+            thousands(n as f64),
+            files.len()
+        ),
+        format!(
+            "alexa's compiled tree (`Model::predict`, the walk `alexa classify` and the kernel run): same class on {} of {} rows",
+            thousands((n - differ) as f64),
+            thousands(n as f64)
+        ),
+        format!(
+            "scikit-learn {} `DecisionTreeClassifier`, `tree_` written from models/echo.json ({} nodes, depth {})",
+            sk["version"].as_str().unwrap_or("?"),
+            sk["nodes"],
+            sk["depth"]
+        ),
+        String::new(),
+        "every row predicted the same".into(),
+        verdict(differ == 0),
+    ]);
+    t.row(vec![
+        format!(
+            "batch prediction, the published rows × {TILE} ({} rows) prepared as numbers",
+            thousands(m)
+        ),
+        format!("{:.1} ms, {} rows/s", ours_s * 1e3, thousands(m / ours_s)),
+        format!(
+            "`predict` on a float32 array: {:.1} ms, {} rows/s",
+            sk_s * 1e3,
+            thousands(m / sk_s)
+        ),
+        format!("{:.1}×", sk_s / ours_s),
+        "faster than scikit-learn".into(),
+        verdict(ours_s < sk_s),
+    ]);
+    t.target(
+        "the shipped tree in scikit-learn: same class on every published row",
+        format!(
+            "{} of {} rows differ",
+            thousands(differ as f64),
+            thousands(n as f64)
+        ),
+        "0 differ",
+        differ == 0,
+    );
+    t.target(
+        "batch prediction, same tree, same prepared rows: alexa against scikit-learn",
+        format!(
+            "{:.1}× faster ({:.1} ms vs {:.1} ms)",
+            sk_s / ours_s,
+            ours_s * 1e3,
+            sk_s * 1e3
+        ),
+        "faster than scikit-learn",
+        ours_s < sk_s,
+    );
+    Ok(())
+}
 
+pub fn run(plan: &Plan, alexa: &Path, dir: &Path, _target: &Path) -> Result<Table> {
+    std::fs::create_dir_all(dir)?;
+    python()?;
+    let runs = if plan.quick { 1 } else { 2 };
     let mut t = Table::new(
         "4. Offline tools",
         &[
             "task",
             "alexa",
             "reference",
-            "alexa / reference",
+            "reference / alexa",
             "target",
             "",
         ],
     );
     t.intro = format!(
-        "One capture of exactly {} packets from `alexa simulate --seed 1` (cut at that count), \
-         the Echo's address as the device. Wall-clock and CPU (user + system) times of the whole \
-         process, each the best of {runs} run(s), output to files; rates and ratios from wall-clock.",
-        thousands(packets as f64)
+        "Every time is the best of {runs} run(s) of the whole process (wall clock, and user + \
+         system CPU including child processes), output written to files; every side reads the \
+         same capture. tshark {} with its default preferences (reassembly on), as contract \
+         version 2's oracle; Python {}, pandas {}, scikit-learn {} (Debian packages). The \
+         Python code is `tests/python/` (`pipeline.py`: tshark's fields → the dataset's columns \
+         → the tree; `echo_tree.py`: models/echo.json as a scikit-learn tree).",
+        run_ok(Command::new("tshark").arg("--version"))
+            .map(|o| String::from_utf8_lossy(&o)
+                .split_whitespace()
+                .nth(2)
+                .unwrap_or("?")
+                .to_owned())
+            .unwrap_or_default(),
+        run_ok(Command::new(PYTHON).arg("--version"))
+            .map(|o| String::from_utf8_lossy(&o)
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("?")
+                .to_owned())
+            .unwrap_or_default(),
+        python_version("pandas"),
+        python_version("sklearn"),
     );
-    let ex_rate = packets as f64 / extract_s;
-    let ts_rate = packets as f64 / tshark_s;
-    let cpu_ratio = tshark_cpu / extract_cpu;
-    t.row(vec![
-        "feature extraction, capture → CSV".into(),
-        format!(
-            "`alexa extract`: {:.2} s ({:.2} s CPU), {} packets/s ({} rows)",
-            extract_s,
-            extract_cpu,
-            thousands(ex_rate),
-            thousands(extract_rows as f64)
-        ),
-        format!(
-            "`tshark -T fields` (15 fields, `-Y ip.src==device`): {:.2} s ({:.2} s CPU), {} packets/s ({} rows)",
-            tshark_s,
-            tshark_cpu,
-            thousands(ts_rate),
-            thousands(tshark_rows as f64)
-        ),
-        format!("{:.1}× wall, {:.1}× CPU", ex_rate / ts_rate, cpu_ratio),
-        "≥ 50×".into(),
-        verdict(ex_rate / ts_rate >= 50.0),
-    ]);
-    let n = rows.len() as f64;
-    t.row(vec![
-        format!("classification of {} device packets (batch)", thousands(n)),
-        format!(
-            "compiled tree (`Model::predict`, what `alexa classify` runs per packet): {:.1} ms, {} rows/s",
-            walk_s * 1e3,
-            thousands(n / walk_s)
-        ),
-        format!(
-            "scikit-learn {} `DecisionTreeClassifier.predict` on a float64 array: {:.1} ms, {} rows/s",
-            sk["version"].as_str().unwrap_or("?"),
-            sk_s * 1e3,
-            thousands(n / sk_s)
-        ),
-        format!("{:.1}×", sk_s / walk_s),
-        "faster than scikit-learn".into(),
-        verdict(walk_s < sk_s),
-    ]);
-    t.row(vec![
-        "whole `alexa classify` (read, extract, classify, write CSV)".into(),
-        format!(
-            "{:.2} s ({:.2} s CPU), {} packets/s",
-            classify_s,
-            classify_cpu,
-            thousands(packets as f64 / classify_s)
-        ),
-        String::new(),
-        String::new(),
-        String::new(),
-        String::new(),
-    ]);
-    t.note(format!(
-        "The timings include: `alexa extract`, the whole process (read the pcap, parse, flow state, \
-         write the CSV); tshark, the whole process (dissection with TCP analysis for \
-         `tcp.time_delta`/retransmissions, the display filter, field output to a file); the \
-         classifiers, prediction only, on rows already in memory (the labelled dataset of the \
-         same capture, features of the shipped model: {}). scikit-learn's tree is trained on the \
-         same prepared dataset (`alexa prepare`) with max_depth 20, balanced class weights: {} \
-         nodes, depth {} (fit {:.2} s, not timed against anything). Checksums: alexa {checksum}, \
-         scikit-learn {}.",
-        feats.iter().map(|f| f.name()).collect::<Vec<_>>().join(", "),
-        sk["nodes"],
-        sk["depth"],
-        sk["fit_s"].as_f64().unwrap_or(0.0),
-        sk["checksum"],
-    ));
+    same_tree(&mut t, dir)?;
+    let sim = simulated(alexa, dir, plan.offline_packets)?;
+    let sim_name = format!(
+        "simulated capture ({} frames, `alexa simulate --seed 1`)",
+        thousands(plan.offline_packets as f64)
+    );
+    capture_rows(
+        &mut t,
+        runs,
+        alexa,
+        dir,
+        (&sim_name, &sim, DEVICE, plan.offline_packets),
+    )?;
+    if let Some((pcap, frames)) = voice(dir)? {
+        let name = format!(
+            "real voice-command captures (55 merged, {} frames)",
+            thousands(frames as f64)
+        );
+        capture_rows(
+            &mut t,
+            runs,
+            alexa,
+            dir,
+            (&name, &pcap, crate::real::VOICE_ECHO_IP, frames),
+        )?;
+    }
+    t.note(
+        "Like for like: batch prediction starts, on both sides, from the same rows already \
+         prepared as numbers (no parsing timed); the capture rows time whole commands, parsing \
+         and writing included. The first reference row of each capture is tshark alone, \
+         printing the fields the dataset is computed from; the second adds what a user must \
+         still do to get the dataset (pandas: the device's rows, frame length, the layer \
+         rule, delta per connection, dates), and is the like-for-like comparison.",
+    );
     Ok(t)
 }

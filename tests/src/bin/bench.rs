@@ -1,7 +1,7 @@
 //! The benchmark driver behind `cargo xtask bench` (needs root). Prints the
 //! report as Markdown on standard output, progress on standard error.
 //!
-//! bench [--quick] [--alexa PATH] [--work DIR] [--only kernel,forward,agent,offline,scale]
+//! bench [--quick] [--alexa PATH] [--work DIR] [--only kernel,forward,agent,offline,growth]
 
 use std::{path::PathBuf, process::Command};
 
@@ -86,8 +86,33 @@ fn machine() -> String {
             "off"
         },
         sh("date -u '+%Y-%m-%d %H:%M UTC'"),
-        sh("git rev-parse --short HEAD 2>/dev/null"),
+        provenance(),
         sh("cut -d' ' -f1-3 /proc/loadavg"),
+    )
+}
+
+/// The exact commit and whether the working tree differed from it, taken
+/// when the bench starts (the report is written into the tree afterwards).
+fn provenance() -> String {
+    let commit = sh("git rev-parse HEAD 2>/dev/null");
+    if commit.is_empty() {
+        return "unknown (not a git checkout)".into();
+    }
+    let status = sh("git status --porcelain 2>/dev/null");
+    let changed: Vec<&str> = status.lines().collect();
+    if changed.is_empty() {
+        return format!("`{commit}`, working tree clean");
+    }
+    let shown: Vec<String> = changed
+        .iter()
+        .take(10)
+        .map(|l| format!("`{}`", l.trim()))
+        .collect();
+    format!(
+        "`{commit}`, working tree **dirty** ({} paths differ: {}{})",
+        changed.len(),
+        shown.join(", "),
+        if changed.len() > 10 { ", …" } else { "" }
     )
 }
 
@@ -134,14 +159,22 @@ fn run() -> Result<usize> {
             "forward",
             Box::new(|| bench::forward::run(&plan, &a.alexa, &a.work)),
         ),
-        ("agent", Box::new(|| bench::agent::run(&plan))),
+        ("agent", Box::new(|| bench::agent::run(&plan, &a.alexa))),
         (
             "offline",
             Box::new(|| bench::offline::run(&plan, &a.alexa, &a.work.join("offline"), &target)),
         ),
-        ("scale", Box::new(|| bench::kernel::scale(&plan))),
+        (
+            "growth",
+            Box::new(|| bench::growth::run(&plan, &a.alexa, &a.work)),
+        ),
     ];
     let mut failed = 0;
+    let mut body = String::new();
+    let mut summary = Table::new(
+        "Targets of the sections below",
+        &["section", "figure", "this run", "target", ""],
+    );
     for (name, section) in sections.iter() {
         if !want(name) {
             continue;
@@ -150,16 +183,31 @@ fn run() -> Result<usize> {
             Ok(t) => {
                 let md = t.markdown();
                 eprintln!("{md}");
-                out.push_str(&md);
+                body.push_str(&md);
+                for g in &t.targets {
+                    summary.row(vec![
+                        name.to_string(),
+                        g.what.clone(),
+                        g.result.clone(),
+                        g.target.clone(),
+                        bench::verdict(g.met),
+                    ]);
+                }
             }
             Err(e) => {
                 failed += 1;
                 eprintln!("bench: section {name} failed: {e:#}");
-                out.push_str(&format!("## {name}\n\nThis section failed: {e:#}\n"));
+                body.push_str(&format!("## {name}\n\nThis section failed: {e:#}\n"));
             }
         }
+        body.push('\n');
+    }
+    if !summary.rows.is_empty() {
+        summary.intro = "Each figure also sits next to its target in its own section.".into();
+        out.push_str(&summary.markdown());
         out.push('\n');
     }
+    out.push_str(&body);
     out.push_str(&format!(
         "Load average at the end: {}.\n",
         sh("cut -d' ' -f1-3 /proc/loadavg")
