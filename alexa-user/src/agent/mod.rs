@@ -9,6 +9,7 @@ pub mod config;
 pub mod control;
 pub mod evidence;
 pub mod http;
+pub mod line;
 pub mod log;
 pub mod metrics;
 pub mod pacer;
@@ -38,6 +39,8 @@ use crate::{
     record::{ip_from_mapped, Row},
     status::{ClassCount, RecentVerdict, Status, RECENT_MAX},
 };
+
+pub use line::{log_line, LineMeta};
 
 pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/alexa";
 
@@ -154,79 +157,6 @@ impl WallClock {
     pub fn wall_ns(&self, mono_ns: u64) -> u64 {
         (mono_ns as i128 + self.offset_ns).max(0) as u64
     }
-}
-
-/// What a verdict line says besides the event: where it was seen and by
-/// which listed device.
-pub struct LineMeta {
-    pub clock: WallClock,
-    /// When `clock` was last anchored.
-    pub anchored: Instant,
-    pub iface: String,
-    /// Device names by the index the kernel tags events with.
-    pub devices: Vec<String>,
-}
-
-/// How often the wall clock is re-read: on a gateway without a real-time
-/// clock, NTP may set the time long after the agent started.
-const REANCHOR: std::time::Duration = std::time::Duration::from_secs(10);
-
-impl LineMeta {
-    pub fn new(iface: &str, devices: Vec<String>) -> Self {
-        LineMeta {
-            clock: WallClock::now(),
-            anchored: Instant::now(),
-            iface: iface.to_owned(),
-            devices,
-        }
-    }
-
-    fn reanchor_if_due(&mut self) {
-        if self.anchored.elapsed() >= REANCHOR {
-            self.clock = WallClock::now();
-            self.anchored = Instant::now();
-        }
-    }
-
-    /// The listed device that sent `ev`.
-    pub fn device(&self, ev: &Event) -> &str {
-        self.devices
-            .get(ev.device as usize)
-            .map_or("", String::as_str)
-    }
-}
-
-/// A verdict line: the conventional keys of a network-security event log
-/// first (`timestamp`, `event_type`, `in_iface`), the device's name, then
-/// the dataset's columns and what the kernel did.
-#[derive(serde::Serialize)]
-struct VerdictLine<'a> {
-    /// RFC 3339, UTC, microseconds.
-    timestamp: crate::record::Ascii<27>,
-    event_type: &'static str,
-    in_iface: &'a str,
-    device: &'a str,
-    #[serde(flatten)]
-    row: crate::record::JsonRow<'a>,
-}
-
-/// Appends the verdict log line of `ev` (without its newline) to `out`. The
-/// agent and the bench both write lines through this.
-pub fn log_line(ev: &Event, meta: &LineMeta, out: &mut Vec<u8>) -> Result<()> {
-    let row = event_row(ev, &meta.clock);
-    let mut json = row.json();
-    json.action = Some(policy::action_name(ev.action));
-    json.quarantine = ev.flags & flag::QUARANTINE != 0;
-    json.would_drop = ev.flags & flag::WOULD_DROP != 0;
-    let line = VerdictLine {
-        timestamp: crate::record::Ascii(crate::record::rfc3339_bytes(row.ts_ns)),
-        event_type: "verdict",
-        in_iface: &meta.iface,
-        device: meta.device(ev),
-        row: json,
-    };
-    serde_json::to_writer(out, &line)?;
-    Ok(())
 }
 
 pub fn event_row(ev: &Event, clock: &WallClock) -> Row {
