@@ -17,7 +17,7 @@ use anyhow::{bail, Result};
 
 use super::{
     frames::blast_frame,
-    kernel::{with_drain, Drain, Object, BARE, SINK},
+    kernel::{with_drain_polling, Drain, Object, BARE, SINK},
     median, say, thousands, verdict, Plan, Table,
 };
 use crate::{
@@ -125,6 +125,9 @@ fn measure(
     let mut consumer = Drain::Batched;
     let mut agent = None;
     let stderr_path = scratch.join("agent.stderr");
+    let pin_dir =
+        std::path::PathBuf::from(format!("/sys/fs/bpf/alexa-bench-{}", std::process::id()));
+    let socket = scratch.join("agent.sock");
     match setup {
         Setup::NoXdp => {}
         Setup::Bare => {
@@ -139,7 +142,7 @@ fn measure(
             let mut obj = Object::load(None, &[program])?;
             obj.add_device(0, DEVICE.into())?;
             obj.load_model(&alexa::model::load(Path::new(super::kernel::MODEL))?)?;
-            ring = Some(obj.take_events()?);
+            ring = Some((obj.take_events()?, obj.take_polling()?));
             {
                 let _inside = topo.gw.enter();
                 obj.attach(program, "bl0")?;
@@ -148,11 +151,21 @@ fn measure(
             attached = Some(obj);
         }
         Setup::Agent(mode) | Setup::AgentOther(mode) => {
+            // Pins and control socket of the bench's own (another agent may
+            // run on this machine), and removed after each run: an agent
+            // leaves its classifier attached, and a later agent would adopt
+            // it with its settings (the mode among them).
+            let _ = std::fs::remove_file(&socket);
             let mut cmd = Command::new("ip");
             cmd.args(["netns", "exec", &topo.gw.name])
                 .arg(alexa)
                 .args(["run", "--iface", "bl0", "--device", &DEVICE.to_string()])
-                .args(["--model", super::kernel::MODEL, "--log", "/dev/null"]);
+                .args(["--model", super::kernel::MODEL, "--log", "/dev/null"])
+                .arg("--pin-dir")
+                .arg(&pin_dir)
+                .arg("--control-socket")
+                .arg(&socket)
+                .args(["--metrics-addr", "none", "--api-addr", "none"]);
             cmd.args(["--mode", mode]);
             cmd.stdout(Stdio::null())
                 .stderr(std::fs::File::create(&stderr_path)?);
@@ -172,7 +185,12 @@ fn measure(
     std::thread::sleep(Duration::from_millis(300));
     let before = link_stats(&topo.gw, "bw0")?;
     let sent = match ring.as_mut() {
-        Some(r) => with_drain(r, consumer, || blast(&topo.echo, "be0", frames, secs)).0?,
+        Some((r, p)) => {
+            with_drain_polling(r, Some(p), consumer, || {
+                blast(&topo.echo, "be0", frames, secs)
+            })
+            .0?
+        }
         None => blast(&topo.echo, "be0", frames, secs)?,
     };
     std::thread::sleep(Duration::from_millis(200));
@@ -180,6 +198,25 @@ fn measure(
     let mut summary = None;
     if let Some(mut a) = agent {
         a.terminate(Duration::from_secs(10));
+        let out = Command::new(alexa)
+            .arg("detach")
+            .arg("--pin-dir")
+            .arg(&pin_dir)
+            .arg("--control-socket")
+            .arg(&socket)
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "alexa detach --pin-dir {} failed: {}",
+                pin_dir.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        if String::from_utf8_lossy(&topo.gw.exec("ip -j link show dev bl0").stdout)
+            .contains("\"xdp\"")
+        {
+            bail!("bl0 still has an XDP program after alexa detach");
+        }
         let text = std::fs::read_to_string(&stderr_path).unwrap_or_default();
         let field = |k: &str| {
             text.split_whitespace()
@@ -222,12 +259,13 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
         Setup::NoXdp,
         Setup::Bare,
         Setup::Program(PROGRAM_NAME, Drain::Batched),
+        Setup::Program(PROGRAM_NAME, Drain::BatchedWoken),
         Setup::Program(PROGRAM_NAME, Drain::CaughtUp),
         Setup::Agent("monitor"),
         Setup::Agent("enforce"),
         Setup::AgentOther("monitor"),
     ];
-    // ALEXA_BENCH_FORWARD=no-xdp,bare,classifier,classifier-caught-up,
+    // ALEXA_BENCH_FORWARD=no-xdp,bare,classifier,classifier-woken,classifier-caught-up,
     // monitor,enforce,monitor-other
     // picks setups (for profiling).
     let only = std::env::var("ALEXA_BENCH_FORWARD").ok();
@@ -236,6 +274,7 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
             Setup::NoXdp => "no-xdp",
             Setup::Bare => "bare",
             Setup::Program(_, Drain::Batched) => "classifier",
+            Setup::Program(_, Drain::BatchedWoken) => "classifier-woken",
             Setup::Program(..) => "classifier-caught-up",
             Setup::Agent(m) => m,
             Setup::AgentOther(_) => "monitor-other",
@@ -298,8 +337,11 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
             Setup::NoXdp => "no XDP program".to_owned(),
             Setup::Bare => "XDP_PASS only (`alexa_bare`)".to_owned(),
             Setup::Program(p, Drain::Batched) => {
-                format!("`{p}` + shipped model, the bench drains events every 1 ms (no agent)")
+                format!("`{p}` + shipped model, the bench drains events every 1 ms and announces its polls (no agent)")
             }
+            Setup::Program(p, Drain::BatchedWoken) => format!(
+                "`{p}` + shipped model, the bench drains events every 1 ms without announcing its polls (no agent)"
+            ),
             Setup::Program(p, Drain::CaughtUp) => format!(
                 "`{p}` + shipped model, the bench spins on the ring (no agent; consumer always caught up)"
             ),
