@@ -40,12 +40,21 @@ impl Object {
         if OBJECT.is_empty() {
             bail!("built without the XDP object (AYA_BUILD_SKIP)");
         }
+        Object::load_bytes(OBJECT, flow_capacity, programs)
+    }
+
+    /// [`Self::load`] for another build of the object (an A/B baseline).
+    pub fn load_bytes(
+        object: &[u8],
+        flow_capacity: Option<u32>,
+        programs: &[&str],
+    ) -> Result<Object> {
         let mut loader = EbpfLoader::new();
         if let Some(c) = flow_capacity {
             loader.map_max_entries(maps::FLOWS, c);
         }
         let mut ebpf = loader
-            .load(OBJECT)
+            .load(object)
             .map_err(|e| anyhow!("cannot load the object: {e}"))?;
         for name in programs {
             let p: &mut Xdp = ebpf
@@ -62,7 +71,19 @@ impl Object {
 
     /// Loaded the way `alexa run` loads it: devices, microphone on, shipped model.
     pub fn classifier(flow_capacity: Option<u32>, programs: &[&str]) -> Result<Object> {
-        let mut obj = Object::load(flow_capacity, programs)?;
+        Object::classifier_from(OBJECT, flow_capacity, programs)
+    }
+
+    /// [`Self::classifier`] for another build of the object.
+    pub fn classifier_from(
+        object: &[u8],
+        flow_capacity: Option<u32>,
+        programs: &[&str],
+    ) -> Result<Object> {
+        if object.is_empty() {
+            bail!("built without the XDP object (AYA_BUILD_SKIP)");
+        }
+        let mut obj = Object::load_bytes(object, flow_capacity, programs)?;
         for (i, d) in frames::devices().into_iter().enumerate() {
             obj.add_device(i as u8, d)?;
         }
@@ -324,6 +345,19 @@ const XDP_PASS: u32 = 2;
 /// its MAC); the synthetic devices of `frames::devices()` come first.
 const REAL_DEVICE: u8 = 2;
 
+/// Another build of the object, measured beside this one.
+struct Baseline {
+    path: String,
+    obj: Object,
+    fd: RawFd,
+    ring: RingBuf<MapData>,
+    polling: Option<Array<MapData, u64>>,
+    /// Full classifier, per frame kind, per round.
+    ns: Vec<Vec<f64>>,
+    mix: Vec<MixRound>,
+    size: (u32, u32, u32),
+}
+
 /// Per-round means of the real-capture replay: full and bare, on the
 /// Echo's frames and on every other frame.
 #[derive(Default)]
@@ -356,7 +390,7 @@ fn real_mix() -> Option<Vec<Vec<u8>>> {
 fn mix_round(
     obj: &mut Object,
     ring: &mut RingBuf<MapData>,
-    polling: &mut Array<MapData, u64>,
+    mut polling: Option<&mut Array<MapData, u64>>,
     full: RawFd,
     bare: RawFd,
     frames: &[Vec<u8>],
@@ -367,9 +401,9 @@ fn mix_round(
     let mut r = MixRound::default();
     let (mut dev_full, mut dev_bare, mut oth_full, mut oth_bare) = (0u64, 0u64, 0u64, 0u64);
     for (i, f) in frames.iter().enumerate() {
-        if i % 1024 == 0 {
+        if let (0, Some(p)) = (i % 1024, polling.as_deref_mut()) {
             // A consumer reading after every frame: it announces its polls.
-            polling.set(0, super::monotonic_ns() + 2_000_000, 0)?;
+            p.set(0, super::monotonic_ns() + 2_000_000, 0)?;
         }
         let (full_ns, bare_ns) = if i % 2 == 0 {
             let a = test_run(full, f, 1)?;
@@ -441,6 +475,38 @@ pub fn cost(plan: &Plan) -> Result<Table> {
         )?;
     }
     let mut mix_rounds = Vec::new();
+    // ALEXA_BENCH_BASELINE=OBJECT: another build of the classifier's object
+    // (e.g. the commit before a change), loaded the same way and run
+    // interleaved with this one: an A/B comparison within one run, which
+    // this shared machine's load makes the only fair one.
+    let mut baseline = match std::env::var_os("ALEXA_BENCH_BASELINE") {
+        Some(path) => {
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("cannot read {}", path.to_string_lossy()))?;
+            let mut b = Object::classifier_from(&bytes, None, &[PROGRAM_NAME])?;
+            if mix.is_some() {
+                b.add_device_mac(
+                    REAL_DEVICE,
+                    alexa::device::parse_mac(crate::real::VOICE_ECHO_MAC)?,
+                )?;
+            }
+            let fd = b.prog_fd(PROGRAM_NAME)?;
+            let ring = b.take_events()?;
+            let polling = b.take_polling().ok();
+            let size = b.program_size(PROGRAM_NAME)?;
+            Some(Baseline {
+                path: path.to_string_lossy().into_owned(),
+                obj: b,
+                fd,
+                ring,
+                polling,
+                ns: vec![Vec::new(); kinds.len()],
+                mix: Vec::new(),
+                size,
+            })
+        }
+        None => None,
+    };
     let before = obj.counters()?;
     let stats_before = bpf_stats();
     let mut drained = 0;
@@ -464,16 +530,33 @@ pub fn cost(plan: &Plan) -> Result<Table> {
                 }
                 ns[k][i].push(avg as f64);
             }
+            if let Some(b) = baseline.as_mut() {
+                let fd = b.fd;
+                let (r, _) = with_drain_polling(&mut b.ring, b.polling.as_mut(), Drain::Batched, || {
+                    test_run(fd, frame, plan.repeat)
+                });
+                b.ns[k].push(r?.1 as f64);
+            }
         }
         if let Some(mix) = &mix {
             mix_rounds.push(mix_round(
                 &mut obj,
                 &mut ring,
-                &mut polling,
+                Some(&mut polling),
                 fds[2],
                 fds[0],
                 mix,
             )?);
+            if let Some(b) = baseline.as_mut() {
+                b.mix.push(mix_round(
+                    &mut b.obj,
+                    &mut b.ring,
+                    b.polling.as_mut(),
+                    b.fd,
+                    fds[0],
+                    mix,
+                )?);
+            }
         }
     }
     // A consumer always caught up: measured once, on fewer runs.
@@ -622,6 +705,36 @@ pub fn cost(plan: &Plan) -> Result<Table> {
         let (insns, xlated, jited) = obj.program_size(p)?;
         sizes.push(format!(
             "`{p}` {insns} instructions verified, {xlated} B translated, {jited} B JIT-compiled"
+        ));
+    }
+    if let Some(b) = baseline.as_mut() {
+        let mut parts = Vec::new();
+        for (k, (name, _)) in kinds.iter().enumerate() {
+            let bare = median(&mut ns[k][0]);
+            let this = median(&mut ns[k][2]) - bare;
+            let base = median(&mut b.ns[k]) - bare;
+            parts.push(format!("{name} {base:+.0} → {this:+.0}"));
+        }
+        if !b.mix.is_empty() && !mix_rounds.is_empty() {
+            let pick = |v: &[MixRound]| {
+                let mut d: Vec<f64> = v.iter().map(|r| r.device.0 - r.device.1).collect();
+                median(&mut d)
+            };
+            parts.push(format!(
+                "real captures, the Echo's frames {:+.0} → {:+.0}",
+                pick(&b.mix),
+                pick(&mix_rounds)
+            ));
+        }
+        t.note(format!(
+            "A/B in this run: full − bare of the baseline object `{}` (ALEXA_BENCH_BASELINE; \
+             {} instructions verified, {} B translated, {} B JIT-compiled) → this build, \
+             both with announced polls, interleaved: {}.",
+            b.path,
+            b.size.0,
+            b.size.1,
+            b.size.2,
+            parts.join("; ")
         ));
     }
     t.note(format!(
