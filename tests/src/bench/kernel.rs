@@ -532,9 +532,10 @@ pub fn cost(plan: &Plan) -> Result<Table> {
             }
             if let Some(b) = baseline.as_mut() {
                 let fd = b.fd;
-                let (r, _) = with_drain_polling(&mut b.ring, b.polling.as_mut(), Drain::Batched, || {
-                    test_run(fd, frame, plan.repeat)
-                });
+                let (r, _) =
+                    with_drain_polling(&mut b.ring, b.polling.as_mut(), Drain::Batched, || {
+                        test_run(fd, frame, plan.repeat)
+                    });
                 b.ns[k].push(r?.1 as f64);
             }
         }
@@ -728,12 +729,17 @@ pub fn cost(plan: &Plan) -> Result<Table> {
         }
         t.note(format!(
             "A/B in this run: full − bare of the baseline object `{}` (ALEXA_BENCH_BASELINE; \
-             {} instructions verified, {} B translated, {} B JIT-compiled) → this build, \
-             both with announced polls, interleaved: {}.",
+             {} instructions verified, {} B translated, {} B JIT-compiled; {}) → this build, \
+             interleaved: {}.",
             b.path,
             b.size.0,
             b.size.1,
             b.size.2,
+            if b.polling.is_some() {
+                "polls announced to both"
+            } else {
+                "the baseline has no `POLLING` map: it paces its wake-ups alone"
+            },
             parts.join("; ")
         ));
     }
