@@ -117,6 +117,9 @@ enum Setup {
     /// by the bench without formatting: the program's cost without the
     /// agent process.
     Program(&'static str, Drain),
+    /// [`Setup::Program`] with BPF run-time statistics on, as `alexa run`
+    /// turns them on (two clock reads around every program run).
+    ProgramStats(&'static str),
     Agent(&'static str),
     /// `alexa run` watching the device while the blast comes from another
     /// host of the LAN: every packet takes the classifier's fast path.
@@ -156,7 +159,11 @@ fn measure(
             }
             attached = Some(obj);
         }
-        Setup::Program(program, drain) => {
+        Setup::Program(program, _) | Setup::ProgramStats(program) => {
+            let drain = match setup {
+                Setup::Program(_, d) => d,
+                _ => Drain::Batched,
+            };
             let mut obj = Object::load(None, &[program])?;
             obj.add_device(0, DEVICE.into())?;
             obj.load_model(&alexa::model::load(Path::new(super::kernel::MODEL))?)?;
@@ -200,6 +207,15 @@ fn measure(
             }
         }
     }
+    // Held for the blast only: statistics are global, other jobs see them.
+    let stats = if matches!(setup, Setup::ProgramStats(_)) {
+        Some(
+            aya::sys::enable_stats(aya::sys::Stats::RunTime)
+                .map_err(|e| anyhow::anyhow!("cannot enable BPF run-time statistics: {e}"))?,
+        )
+    } else {
+        None
+    };
     std::thread::sleep(Duration::from_millis(300));
     let agent_pid = agent.as_ref().map(|a| a.child.id());
     let cpu_before = agent_pid.map(cpu_ticks);
@@ -214,6 +230,7 @@ fn measure(
         None => blast(&topo.echo, "be0", frames, secs)?,
     };
     let cpu_after = agent_pid.map(cpu_ticks);
+    drop(stats);
     std::thread::sleep(Duration::from_millis(200));
     let after = link_stats(&topo.gw, "bw0")?;
     let mut summary = None;
@@ -287,11 +304,12 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
         Setup::Program(PROGRAM_NAME, Drain::Batched),
         Setup::Program(PROGRAM_NAME, Drain::BatchedWoken),
         Setup::Program(PROGRAM_NAME, Drain::CaughtUp),
+        Setup::ProgramStats(PROGRAM_NAME),
         Setup::Agent("monitor"),
         Setup::Agent("enforce"),
         Setup::AgentOther("monitor"),
     ];
-    // ALEXA_BENCH_FORWARD=no-xdp,bare,classifier,classifier-woken,classifier-caught-up,
+    // ALEXA_BENCH_FORWARD=no-xdp,bare,classifier,classifier-woken,classifier-caught-up,classifier-stats,
     // monitor,enforce,monitor-other
     // picks setups (for profiling).
     let only = std::env::var("ALEXA_BENCH_FORWARD").ok();
@@ -301,6 +319,7 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
             Setup::Bare => "bare",
             Setup::Program(_, Drain::Batched) => "classifier",
             Setup::Program(_, Drain::BatchedWoken) => "classifier-woken",
+            Setup::ProgramStats(_) => "classifier-stats",
             Setup::Program(..) => "classifier-caught-up",
             Setup::Agent(m) => m,
             Setup::AgentOther(_) => "monitor-other",
@@ -369,6 +388,9 @@ pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
             }
             Setup::Program(p, Drain::BatchedWoken) => format!(
                 "`{p}` + shipped model, the bench drains events every 1 ms without announcing its polls (no agent)"
+            ),
+            Setup::ProgramStats(p) => format!(
+                "`{p}` + shipped model, drained and announced as above, BPF run-time statistics on (as `alexa run` turns them on; no agent)"
             ),
             Setup::Program(p, Drain::CaughtUp) => format!(
                 "`{p}` + shipped model, the bench spins on the ring (no agent; consumer always caught up)"
