@@ -49,8 +49,6 @@ pub struct Classifier {
     pin_dir: Option<PathBuf>,
     /// Keeps the kernel's BPF run-time statistics on while held.
     stats: Option<OwnedFd>,
-    /// Statistics could be turned on (the program's totals mean something).
-    stats_ok: bool,
     /// The pin directory's lock: one agent per set of pins.
     _lock: Option<std::fs::File>,
 }
@@ -248,7 +246,6 @@ impl Classifier {
             last_flip: None,
             pin_dir,
             stats: None,
-            stats_ok: false,
             _lock: None,
         })
     }
@@ -473,32 +470,19 @@ impl Classifier {
         self.update_config(|c| c.microphone = on as u32)
     }
 
-    /// Turns on the kernel's per-program run-time statistics until
-    /// [`Self::pause_run_stats`] or for as long as this classifier lives.
-    /// They cost two clock reads around every run of every BPF program on
-    /// the machine (9 points of forwarding rate in docs/benchmarks.md), so
-    /// the agent keeps them on only for a sample of the time.
+    /// Turns on the kernel's per-program run-time statistics for as long as
+    /// this classifier lives (they cost two clock reads per packet).
     pub fn enable_run_stats(&mut self) -> Result<()> {
-        if self.stats.is_none() {
-            let fd = aya::sys::enable_stats(aya::sys::Stats::RunTime)
-                .map_err(|e| anyhow!("cannot enable BPF run-time statistics: {e}"))?;
-            self.stats = Some(fd);
-            self.stats_ok = true;
-        }
+        let fd = aya::sys::enable_stats(aya::sys::Stats::RunTime)
+            .map_err(|e| anyhow!("cannot enable BPF run-time statistics: {e}"))?;
+        self.stats = Some(fd);
         Ok(())
     }
 
-    /// Lets the statistics go off again (unless another process holds them on).
-    pub fn pause_run_stats(&mut self) {
-        self.stats = None;
-    }
-
-    /// Total run time and run count of this program (since it was loaded)
-    /// while statistics were on, once they could be turned on.
+    /// Total run time and run count of this program (since it was loaded),
+    /// when statistics are on.
     pub fn run_stats(&mut self) -> Option<(std::time::Duration, u64)> {
-        if !self.stats_ok {
-            return None;
-        }
+        self.stats.as_ref()?;
         let info = self.program().info().ok()?;
         Some((info.run_time(), info.run_count()))
     }

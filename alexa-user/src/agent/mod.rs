@@ -406,13 +406,9 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let ring = classifier.take_events()?;
     let polling = classifier.take_polling()?;
     let attached = classifier.attach_pinned(&opts.iface, opts.xdp_mode)?;
-    let stats_sampling = match classifier.enable_run_stats() {
-        Ok(()) => true,
-        Err(e) => {
-            eprintln!("alexa: {e:#}; kernel cost per packet will not be reported");
-            false
-        }
-    };
+    if let Err(e) = classifier.enable_run_stats() {
+        eprintln!("alexa: {e:#}; kernel cost per packet will not be reported");
+    }
     let config = classifier.config()?;
     let version = classifier.model_version()?;
     // Before any server starts or any thread exists: all inherit this.
@@ -484,9 +480,6 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     };
     let ack = alexa_common::class_id("ack");
     let mut pacer = pacer::Pacer::announcing(Some(polling))?;
-    // Run-time statistics on for one tick in STATS_TICKS (see STATS_TICK).
-    let mut stats_timer = tokio::time::interval(STATS_TICK);
-    let mut stats_tick = STATS_TICKS - 1;
     // Events queued while no agent ran come first; the kernel may have woken
     // nobody for the last of them.
     let (mut more, _) = drain(ring.get_mut(), &mut sink, &agent, ack)?;
@@ -509,15 +502,6 @@ pub async fn run(opts: RunOptions) -> Result<()> {
                 // from waking the agent meanwhile (`pacer`).
                 if found && pacer.active() {
                     pacer.woken()?;
-                }
-            }
-            _ = stats_timer.tick(), if stats_sampling => {
-                stats_tick = (stats_tick + 1) % STATS_TICKS;
-                let mut c = agent.classifier();
-                if stats_tick == 0 {
-                    c.enable_run_stats()?;
-                } else {
-                    c.pause_run_stats();
                 }
             }
             // A flood outruns the drain: the control socket, the HTTP
@@ -571,15 +555,6 @@ struct Sink<'a> {
     acks_seen: u64,
     bad_items: u64,
 }
-
-/// BPF run-time statistics (the kernel cost per packet in `alexa status`
-/// and the metrics) are on for one [`STATS_TICK`] in [`STATS_TICKS`], from
-/// the start: on all the time they cost every BPF program two clock reads
-/// per run (9 points of forwarding rate, docs/benchmarks.md). The kernel
-/// sums run time and runs only while they are on, so the figure is the
-/// average over the sampled windows.
-const STATS_TICK: std::time::Duration = std::time::Duration::from_millis(500);
-const STATS_TICKS: u32 = 20;
 
 /// Events handled per [`drain`] before the agent's other tasks get a turn:
 /// a few milliseconds of work.
