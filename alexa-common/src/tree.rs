@@ -80,6 +80,9 @@ impl Node {
 /// refused. No recursion, a constant loop bound: what the verifier needs.
 #[inline(always)]
 pub fn walk(nodes: impl Fn(u32) -> Option<Node>, features: &Features) -> Option<u8> {
+    // One indexed read per split instead of `Features::get`'s 15-way match
+    // (a chain of compares in BPF, once per split).
+    let table = features.table();
     let mut i = 0u32;
     let mut step = 0u32;
     while step <= TREE_MAX_DEPTH {
@@ -87,7 +90,12 @@ pub fn walk(nodes: impl Fn(u32) -> Option<Node>, features: &Features) -> Option<
         if node.feature == LEAF {
             return Some(node.class);
         }
-        i = if features.get(node.feature) <= node.threshold {
+        let value = if node.feature < 16 {
+            table[(node.feature & 15) as usize]
+        } else {
+            0
+        };
+        i = if value <= node.threshold {
             node.left
         } else {
             node.right
@@ -110,11 +118,19 @@ pub fn walk_slice(nodes: &[Node], features: &Features) -> Option<u8> {
 /// more for each side of it, past its 1M-instruction budget.
 #[inline(always)]
 pub fn classify(nodes: impl Fn(u32) -> Option<Node>, features: &Features) -> Option<u8> {
-    let walked = walk(nodes, features);
+    // A defined value on every path: an `Option<u8>` carried across the
+    // branch below left its payload register unset after a failed walk,
+    // and the verifier refuses to read an unset register ("!read_ok").
+    let walked: u16 = match walk(nodes, features) {
+        Some(c) => c as u16,
+        None => 0x100,
+    };
     if features.proto == IPPROTO_UDP {
         Some(class::NOT_RELEVANT)
+    } else if walked > 0xff {
+        None
     } else {
-        walked
+        Some(walked as u8)
     }
 }
 

@@ -14,8 +14,8 @@ use alexa_common::{
     action, counter, device_filter_bit, flag, flow, parse, policy, stat_index, tree, ClassStat,
     Config, Event, EventHead, Features, FlowKey, FlowState, FlowStep, Frame, Node, Packet, Plain,
     Quarantine, Verdict, CLASS_NONE, CLASS_STAT_ENTRIES, DEVICE_CAPACITY, FLOW_CAPACITY,
-    MODEL_SLOTS, NUM_CLASSES, QUARANTINE_CAPACITY, RINGBUF_BYTES, SNAP_LEN, TREE_CAPACITY,
-    UNCLASSIFIED, WAKE_INTERVAL_NS,
+    MODEL_SLOTS, NUM_CLASSES, POLL_MARGIN_NS, QUARANTINE_CAPACITY, RINGBUF_BYTES, SNAP_LEN,
+    TREE_CAPACITY, UNCLASSIFIED, WAKE_INTERVAL_NS,
 };
 use aya_ebpf::{
     bindings::{
@@ -73,6 +73,10 @@ static POLICY: Array<u32> = Array::with_max_entries(NUM_CLASSES as u32, 0);
 /// When this CPU last woke the ring buffer's consumer (`bpf_ktime_get_ns`).
 #[map]
 static LAST_WAKE: PerCpuArray<u64> = PerCpuArray::with_max_entries(1, 0);
+
+/// Until when the agent polls the ring buffer on its own (`POLL_MARGIN_NS`).
+#[map]
+static POLLING: Array<u64> = Array::with_max_entries(1, 0);
 
 /// Flows with recent `not_justified` packets, and quarantined ones.
 #[map]
@@ -306,8 +310,15 @@ fn advance_flow(ctx: &XdpContext, pkt: &Packet, now_ns: u64) -> (FlowStep, bool)
 /// load). The agent, once woken, keeps polling every interval until two
 /// intervals have passed without a wake-up, so an event submitted without
 /// one is read within an interval (docs/agent.md, "Wake-ups").
+///
+/// No wake-up at all while the agent announces that it polls (`POLLING`):
+/// a busy agent then reads the ring on its own timer.
 #[inline(always)]
 fn wake_flags(now_ns: u64) -> u64 {
+    let polling_until = POLLING.get(0).copied().unwrap_or(0);
+    if now_ns.wrapping_add(POLL_MARGIN_NS) < polling_until {
+        return BPF_RB_NO_WAKEUP as u64;
+    }
     match LAST_WAKE.get_ptr_mut(0) {
         // SAFETY: a per-CPU slot: no other program run touches it concurrently.
         Some(last) => unsafe {

@@ -611,6 +611,16 @@ impl Classifier {
         Ok(RingBuf::try_from(map)?)
     }
 
+    /// The map in which the agent announces until when it polls the ring
+    /// buffer on its own (`maps::POLLING`), so the classifier wakes nobody.
+    pub fn take_polling(&mut self) -> Result<Array<MapData, u64>> {
+        let map = self
+            .ebpf
+            .take_map(maps::POLLING)
+            .context("polling map already taken")?;
+        Ok(Array::try_from(map)?)
+    }
+
     /// Runs the program once on `frame` in the kernel (`BPF_PROG_TEST_RUN`);
     /// returns the XDP action and the average run time in nanoseconds.
     pub fn test_run(&mut self, frame: &[u8], repeat: u32) -> Result<(u32, u64)> {

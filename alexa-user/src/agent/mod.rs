@@ -505,6 +505,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         }
     }
     let ring = classifier.take_events()?;
+    let polling = classifier.take_polling()?;
     let attached = classifier.attach_pinned(&opts.iface, opts.xdp_mode)?;
     if let Err(e) = classifier.enable_run_stats() {
         eprintln!("alexa: {e:#}; kernel cost per packet will not be reported");
@@ -614,11 +615,11 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         bad_items: 0,
     };
     let ack = alexa_common::class_id("ack");
-    let mut pacer = pacer::Pacer::new()?;
+    let mut pacer = pacer::Pacer::announcing(Some(polling))?;
     let mut silence_check = tokio::time::interval(std::time::Duration::from_secs(5));
     // Events queued while no agent ran come first; the kernel may have woken
     // nobody for the last of them.
-    let mut more = drain(ring.get_mut(), &mut sink, &agent, ack)?;
+    let (mut more, _) = drain(ring.get_mut(), &mut sink, &agent, ack)?;
     pacer.woken()?;
     loop {
         if more {
@@ -633,17 +634,23 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             _ = sigterm.recv() => break,
             guard = ring.readable_mut() => {
                 let mut guard = guard?;
-                more = drain(guard.get_inner_mut(), &mut sink, &agent, ack)?;
+                (more, _) = drain(guard.get_inner_mut(), &mut sink, &agent, ack)?;
                 guard.clear_ready();
                 pacer.woken()?;
             }
             _ = silence_check.tick() => agent.check_silence(),
             tick = pacer.tick(), if pacer.active() => {
                 tick?;
-                more = drain(ring.get_mut(), &mut sink, &agent, ack)?;
+                let found;
+                (more, found) = drain(ring.get_mut(), &mut sink, &agent, ack)?;
+                // Events keep coming: keep polling, and keep the kernel
+                // from waking the agent meanwhile (`pacer`).
+                if found && pacer.active() {
+                    pacer.woken()?;
+                }
             }
             _ = std::future::ready(()), if more => {
-                more = drain(ring.get_mut(), &mut sink, &agent, ack)?;
+                (more, _) = drain(ring.get_mut(), &mut sink, &agent, ack)?;
             }
         }
     }
@@ -653,7 +660,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let whole_ring =
         alexa_common::RINGBUF_BYTES as u64 / (alexa_common::EVENT_HEAD_SIZE as u64 + 8);
     for _ in 0..whole_ring.div_ceil(DRAIN_BATCH) {
-        if !drain(ring.get_mut(), &mut sink, &agent, ack)? {
+        if !drain(ring.get_mut(), &mut sink, &agent, ack)?.0 {
             break;
         }
     }
@@ -697,13 +704,14 @@ struct Sink<'a> {
 /// a few milliseconds of work.
 const DRAIN_BATCH: u64 = 8192;
 
-/// Handles up to [`DRAIN_BATCH`] queued events; returns whether more may wait.
+/// Handles up to [`DRAIN_BATCH`] queued events; returns whether more may
+/// wait, and whether there was any.
 fn drain(
     events: &mut aya::maps::RingBuf<aya::maps::MapData>,
     sink: &mut Sink<'_>,
     agent: &Agent,
     ack: Option<u8>,
-) -> Result<bool> {
+) -> Result<(bool, bool)> {
     let mut received = 0u64;
     let mut taken = 0u64;
     let mut recent = std::collections::VecDeque::with_capacity(RECENT_MAX);
@@ -805,5 +813,5 @@ fn drain(
             agent.note(n);
         }
     }
-    Ok(taken == DRAIN_BATCH)
+    Ok((taken == DRAIN_BATCH, taken > 0))
 }

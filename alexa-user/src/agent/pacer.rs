@@ -7,6 +7,13 @@
 //!
 //! The polls run on a `timerfd`: tokio's timers have a resolution of one
 //! millisecond, four times the interval.
+//!
+//! While it polls, the agent tells the classifier until when (the `POLLING`
+//! map, in `bpf_ktime_get_ns` time), and a poll that finds events extends
+//! that: the classifier then wakes nobody, so a busy agent is never woken
+//! (each wake-up is an `irq_work` self-IPI in the classifier). The agent
+//! polls at least until the instant it announced; the kernel stops relying
+//! on it `POLL_MARGIN_NS` before, so every silently submitted event is read.
 
 use std::{
     os::fd::{AsRawFd, FromRawFd, OwnedFd},
@@ -14,19 +21,30 @@ use std::{
 };
 
 use alexa_common::WAKE_INTERVAL_NS;
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, Context as _, Result};
+use aya::maps::{Array, MapData};
 use tokio::io::unix::AsyncFd;
 
 pub struct Pacer {
     timer: AsyncFd<OwnedFd>,
     /// Polling stops at the first tick at or after this instant.
     until: Option<Instant>,
+    /// Where the classifier reads until when the agent polls, and the last
+    /// value written there (CLOCK_MONOTONIC ns), never later than `until`.
+    polling: Option<(Array<MapData, u64>, u64)>,
 }
 
 const INTERVAL: Duration = Duration::from_nanos(WAKE_INTERVAL_NS);
 
 impl Pacer {
+    /// A pacer that announces nothing: the kernel paces its wake-ups alone.
     pub fn new() -> Result<Pacer> {
+        Pacer::announcing(None)
+    }
+
+    /// A pacer that announces its polls in `polling`, the classifier's
+    /// `POLLING` map.
+    pub fn announcing(polling: Option<Array<MapData, u64>>) -> Result<Pacer> {
         // SAFETY: plain syscall; the descriptor is owned right below.
         let fd = unsafe {
             libc::timerfd_create(
@@ -47,16 +65,31 @@ impl Pacer {
         let timer =
             unsafe { AsyncFd::register_with_interest(owned, tokio::io::Interest::READABLE) }
                 .map_err(|e| anyhow!("cannot poll the ring buffer's poll timer: {e}"))?;
-        Ok(Pacer { timer, until: None })
+        Ok(Pacer {
+            timer,
+            until: None,
+            polling: polling.map(|m| (m, 0)),
+        })
     }
 
-    /// The ring buffer woke the agent (or the agent started): poll it every
-    /// interval for the next two.
+    /// The ring buffer woke the agent, a poll found events, or the agent
+    /// started: poll it every interval for the next two.
     pub fn woken(&mut self) -> Result<()> {
         if self.until.is_none() {
             self.arm(INTERVAL)?;
         }
+        // The announcement is read before the deadline is set, so it never
+        // lies past the instant polling may stop.
+        let announce = monotonic_ns() + 2 * WAKE_INTERVAL_NS;
         self.until = Some(Instant::now() + 2 * INTERVAL);
+        if let Some((map, last)) = self.polling.as_mut() {
+            // One map update per interval at most, not one per poll.
+            if announce >= *last + WAKE_INTERVAL_NS {
+                map.set(0, announce, 0)
+                    .context("cannot update the ring buffer's polling deadline")?;
+                *last = announce;
+            }
+        }
         Ok(())
     }
 
@@ -119,6 +152,17 @@ impl Pacer {
         }
         Ok(())
     }
+}
+
+/// CLOCK_MONOTONIC in nanoseconds, the clock of `bpf_ktime_get_ns`.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid timespec to fill.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 #[cfg(test)]

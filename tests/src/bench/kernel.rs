@@ -40,12 +40,21 @@ impl Object {
         if OBJECT.is_empty() {
             bail!("built without the XDP object (AYA_BUILD_SKIP)");
         }
+        Object::load_bytes(OBJECT, flow_capacity, programs)
+    }
+
+    /// [`Self::load`] for another build of the object (an A/B baseline).
+    pub fn load_bytes(
+        object: &[u8],
+        flow_capacity: Option<u32>,
+        programs: &[&str],
+    ) -> Result<Object> {
         let mut loader = EbpfLoader::new();
         if let Some(c) = flow_capacity {
             loader.map_max_entries(maps::FLOWS, c);
         }
         let mut ebpf = loader
-            .load(OBJECT)
+            .load(object)
             .map_err(|e| anyhow!("cannot load the object: {e}"))?;
         for name in programs {
             let p: &mut Xdp = ebpf
@@ -62,7 +71,19 @@ impl Object {
 
     /// Loaded the way `alexa run` loads it: devices, microphone on, shipped model.
     pub fn classifier(flow_capacity: Option<u32>, programs: &[&str]) -> Result<Object> {
-        let mut obj = Object::load(flow_capacity, programs)?;
+        Object::classifier_from(OBJECT, flow_capacity, programs)
+    }
+
+    /// [`Self::classifier`] for another build of the object.
+    pub fn classifier_from(
+        object: &[u8],
+        flow_capacity: Option<u32>,
+        programs: &[&str],
+    ) -> Result<Object> {
+        if object.is_empty() {
+            bail!("built without the XDP object (AYA_BUILD_SKIP)");
+        }
+        let mut obj = Object::load_bytes(object, flow_capacity, programs)?;
         for (i, d) in frames::devices().into_iter().enumerate() {
             obj.add_device(i as u8, d)?;
         }
@@ -108,6 +129,18 @@ impl Object {
         Ok(())
     }
 
+    /// Monitors a device by its MAC address (`parse::mac_key`) as device `index`.
+    pub fn add_device_mac(&mut self, index: u8, mac: [u8; 6]) -> Result<()> {
+        let key = alexa_common::parse::mac_key(&mac);
+        let mut filter: Array<_, u64> = Array::try_from(self.map_mut(maps::DEVICE_FILTER)?)?;
+        let bits = filter.get(&0, 0)? | alexa_common::device_filter_bit(&key);
+        filter.set(0, bits, 0)?;
+        let mut devices: HashMap<_, [u8; 16], u8> =
+            HashMap::try_from(self.map_mut(maps::DEVICES)?)?;
+        devices.insert(key, index, 0)?;
+        Ok(())
+    }
+
     pub fn set_microphone(&mut self, on: bool) -> Result<()> {
         let mut config: Array<_, Config> = Array::try_from(self.map_mut(maps::CONFIG)?)?;
         let mut c = config.get(&0, 0)?;
@@ -143,6 +176,14 @@ impl Object {
     pub fn take_events(&mut self) -> Result<RingBuf<MapData>> {
         let map = self.ebpf.take_map(maps::EVENTS).context("no EVENTS map")?;
         Ok(RingBuf::try_from(map)?)
+    }
+
+    pub fn take_polling(&mut self) -> Result<Array<MapData, u64>> {
+        let map = self
+            .ebpf
+            .take_map(maps::POLLING)
+            .context("no POLLING map")?;
+        Ok(Array::try_from(map)?)
     }
 
     pub fn take_flows(&mut self) -> Result<HashMap<MapData, FlowKey, FlowState>> {
@@ -233,9 +274,14 @@ pub fn test_run(fd: RawFd, frame: &[u8], repeat: u32) -> Result<(u32, u32)> {
 /// How the consumer thread of [`with_drain`] behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Drain {
-    /// Empties the ring, then sleeps 1 ms: a busy agent's pattern, where
-    /// the kernel finds the consumer behind and wakes it once per batch.
+    /// Empties the ring, then sleeps 1 ms, and announces in the `POLLING`
+    /// map that it polls (as the agent does while events keep coming), so
+    /// the classifier wakes nobody: a busy agent's pattern.
     Batched,
+    /// The same without the announcement: the classifier wakes the consumer
+    /// at most once per `WAKE_INTERVAL_NS` per CPU (an idle agent's first
+    /// events, or an agent older than the `POLLING` map).
+    BatchedWoken,
     /// Spins on the ring: the consumer is always caught up, so every
     /// submission finds it waiting and queues a wake-up (an idle agent's
     /// pattern, one packet at a time).
@@ -250,6 +296,17 @@ pub fn with_drain<R: Send>(
     drain: Drain,
     work: impl FnOnce() -> R + Send,
 ) -> (R, u64) {
+    with_drain_polling(ring, None, drain, work)
+}
+
+/// [`with_drain`], announcing the polls in `polling` (the `POLLING` map)
+/// when `drain` is [`Drain::Batched`].
+pub fn with_drain_polling<R: Send>(
+    ring: &mut RingBuf<MapData>,
+    mut polling: Option<&mut Array<MapData, u64>>,
+    drain: Drain,
+    work: impl FnOnce() -> R + Send,
+) -> (R, u64) {
     let done = AtomicBool::new(false);
     let mut drained = 0u64;
     let result = std::thread::scope(|s| {
@@ -259,6 +316,10 @@ pub fn with_drain<R: Send>(
             r
         });
         loop {
+            if let (Drain::Batched, Some(p)) = (drain, polling.as_deref_mut()) {
+                // Polls for 1 ms more at least: announced 2 ms ahead.
+                let _ = p.set(0, super::monotonic_ns() + 2_000_000, 0);
+            }
             let finished = done.load(Ordering::Acquire);
             while ring.next().is_some() {
                 drained += 1;
@@ -267,7 +328,9 @@ pub fn with_drain<R: Send>(
                 break;
             }
             match drain {
-                Drain::Batched => std::thread::sleep(std::time::Duration::from_millis(1)),
+                Drain::Batched | Drain::BatchedWoken => {
+                    std::thread::sleep(std::time::Duration::from_millis(1))
+                }
                 Drain::CaughtUp => std::hint::spin_loop(),
             }
         }
@@ -278,6 +341,111 @@ pub fn with_drain<R: Send>(
 
 const XDP_PASS: u32 = 2;
 
+/// The device index the bench gives the voice-command captures' Echo (by
+/// its MAC); the synthetic devices of `frames::devices()` come first.
+const REAL_DEVICE: u8 = 2;
+
+/// Another build of the object, measured beside this one.
+struct Baseline {
+    path: String,
+    obj: Object,
+    fd: RawFd,
+    ring: RingBuf<MapData>,
+    polling: Option<Array<MapData, u64>>,
+    /// Full classifier, per frame kind, per round.
+    ns: Vec<Vec<f64>>,
+    mix: Vec<MixRound>,
+    size: (u32, u32, u32),
+}
+
+/// Per-round means of the real-capture replay: full and bare, on the
+/// Echo's frames and on every other frame.
+#[derive(Default)]
+struct MixRound {
+    device: (f64, f64),
+    other: (f64, f64),
+    device_frames: u64,
+    other_frames: u64,
+}
+
+/// Frames of the 55 shared voice-command captures, in name then capture
+/// order; `None` (said on standard error) without the shared data.
+fn real_mix() -> Option<Vec<Vec<u8>>> {
+    let caps = crate::real::voice_captures()?;
+    Some(
+        caps.iter()
+            .flat_map(|c| crate::parity::capture_frames(c))
+            .map(|(_, f)| f)
+            .filter(|f| f.len() >= 14)
+            .collect(),
+    )
+}
+
+/// One replay of the captures through `full` (one `BPF_PROG_TEST_RUN` per
+/// frame, `repeat` = 1, so the flow state and the record walk advance as on
+/// the wire) and `bare` on the same frame, alternately first. A frame is the
+/// Echo's when the classifier's event names device [`REAL_DEVICE`]. The flow
+/// and quarantine maps are emptied first, so every round replays the same
+/// packet sequence.
+fn mix_round(
+    obj: &mut Object,
+    ring: &mut RingBuf<MapData>,
+    mut polling: Option<&mut Array<MapData, u64>>,
+    full: RawFd,
+    bare: RawFd,
+    frames: &[Vec<u8>],
+) -> Result<MixRound> {
+    clear::<FlowState>(obj.map_mut(maps::FLOWS)?)?;
+    clear::<alexa_common::Quarantine>(obj.map_mut(maps::QUARANTINE)?)?;
+    while ring.next().is_some() {}
+    let mut r = MixRound::default();
+    let (mut dev_full, mut dev_bare, mut oth_full, mut oth_bare) = (0u64, 0u64, 0u64, 0u64);
+    for (i, f) in frames.iter().enumerate() {
+        if let (0, Some(p)) = (i % 1024, polling.as_deref_mut()) {
+            // A consumer reading after every frame: it announces its polls.
+            p.set(0, super::monotonic_ns() + 2_000_000, 0)?;
+        }
+        let (full_ns, bare_ns) = if i % 2 == 0 {
+            let a = test_run(full, f, 1)?;
+            let b = test_run(bare, f, 1)?;
+            (a.1, b.1)
+        } else {
+            let b = test_run(bare, f, 1)?;
+            let a = test_run(full, f, 1)?;
+            (a.1, b.1)
+        };
+        let mut device = false;
+        while let Some(item) = ring.next() {
+            let ev = alexa::classifier::decode_event(&item).context("event of a wrong size")?;
+            device |= ev.device == REAL_DEVICE;
+        }
+        if device {
+            dev_full += full_ns as u64;
+            dev_bare += bare_ns as u64;
+            r.device_frames += 1;
+        } else {
+            oth_full += full_ns as u64;
+            oth_bare += bare_ns as u64;
+            r.other_frames += 1;
+        }
+    }
+    let d = r.device_frames.max(1) as f64;
+    let o = r.other_frames.max(1) as f64;
+    r.device = (dev_full as f64 / d, dev_bare as f64 / d);
+    r.other = (oth_full as f64 / o, oth_bare as f64 / o);
+    Ok(r)
+}
+
+/// Empties a hash map keyed by flow.
+fn clear<V: aya::Pod>(map: &mut aya::maps::Map) -> Result<()> {
+    let mut m: HashMap<_, FlowKey, V> = HashMap::try_from(map)?;
+    let keys: Vec<FlowKey> = m.keys().filter_map(|k| k.ok()).collect();
+    for k in keys {
+        m.remove(&k)?;
+    }
+    Ok(())
+}
+
 /// Section 1: cost per packet of each program on each kind of frame.
 pub fn cost(plan: &Plan) -> Result<Table> {
     let programs = [BARE, PARSE, PROGRAM_NAME];
@@ -287,8 +455,58 @@ pub fn cost(plan: &Plan) -> Result<Table> {
         .map(|p| obj.prog_fd(p))
         .collect::<Result<_>>()?;
     let mut ring = obj.take_events()?;
+    let mut polling = obj.take_polling()?;
     let kinds = frames::kinds();
-    let mut ns = vec![vec![Vec::new(); programs.len()]; kinds.len()];
+    // (program, consumer): the full classifier twice, with the consumer
+    // announcing its polls (the agent) and without (the kernel's paced
+    // wake-ups alone), interleaved with the references.
+    let runs = [
+        (0, Drain::Batched),
+        (1, Drain::Batched),
+        (2, Drain::Batched),
+        (2, Drain::BatchedWoken),
+    ];
+    let mut ns = vec![vec![Vec::new(); runs.len()]; kinds.len()];
+    let mix = real_mix();
+    if mix.is_some() {
+        obj.add_device_mac(
+            REAL_DEVICE,
+            alexa::device::parse_mac(crate::real::VOICE_ECHO_MAC)?,
+        )?;
+    }
+    let mut mix_rounds = Vec::new();
+    // ALEXA_BENCH_BASELINE=OBJECT: another build of the classifier's object
+    // (e.g. the commit before a change), loaded the same way and run
+    // interleaved with this one: an A/B comparison within one run, which
+    // this shared machine's load makes the only fair one.
+    let mut baseline = match std::env::var_os("ALEXA_BENCH_BASELINE") {
+        Some(path) => {
+            let bytes = std::fs::read(&path)
+                .with_context(|| format!("cannot read {}", path.to_string_lossy()))?;
+            let mut b = Object::classifier_from(&bytes, None, &[PROGRAM_NAME])?;
+            if mix.is_some() {
+                b.add_device_mac(
+                    REAL_DEVICE,
+                    alexa::device::parse_mac(crate::real::VOICE_ECHO_MAC)?,
+                )?;
+            }
+            let fd = b.prog_fd(PROGRAM_NAME)?;
+            let ring = b.take_events()?;
+            let polling = b.take_polling().ok();
+            let size = b.program_size(PROGRAM_NAME)?;
+            Some(Baseline {
+                path: path.to_string_lossy().into_owned(),
+                obj: b,
+                fd,
+                ring,
+                polling,
+                ns: vec![Vec::new(); kinds.len()],
+                mix: Vec::new(),
+                size,
+            })
+        }
+        None => None,
+    };
     let before = obj.counters()?;
     let stats_before = bpf_stats();
     let mut drained = 0;
@@ -300,16 +518,45 @@ pub fn cost(plan: &Plan) -> Result<Table> {
             plan.repeat
         ));
         for (k, (_, frame)) in kinds.iter().enumerate() {
-            for (p, fd) in fds.iter().enumerate() {
-                let (r, n) = with_drain(&mut ring, Drain::Batched, || {
-                    test_run(*fd, frame, plan.repeat)
+            for (i, &(p, drain)) in runs.iter().enumerate() {
+                let fd = fds[p];
+                let (r, n) = with_drain_polling(&mut ring, Some(&mut polling), drain, || {
+                    test_run(fd, frame, plan.repeat)
                 });
                 drained += n;
                 let (action, avg) = r?;
                 if action != XDP_PASS {
                     bail!("{} returned XDP action {action}", programs[p]);
                 }
-                ns[k][p].push(avg as f64);
+                ns[k][i].push(avg as f64);
+            }
+            if let Some(b) = baseline.as_mut() {
+                let fd = b.fd;
+                let (r, _) =
+                    with_drain_polling(&mut b.ring, b.polling.as_mut(), Drain::Batched, || {
+                        test_run(fd, frame, plan.repeat)
+                    });
+                b.ns[k].push(r?.1 as f64);
+            }
+        }
+        if let Some(mix) = &mix {
+            mix_rounds.push(mix_round(
+                &mut obj,
+                &mut ring,
+                Some(&mut polling),
+                fds[2],
+                fds[0],
+                mix,
+            )?);
+            if let Some(b) = baseline.as_mut() {
+                b.mix.push(mix_round(
+                    &mut b.obj,
+                    &mut b.ring,
+                    b.polling.as_mut(),
+                    b.fd,
+                    fds[0],
+                    mix,
+                )?);
             }
         }
     }
@@ -339,6 +586,7 @@ pub fn cost(plan: &Plan) -> Result<Table> {
             "full − bare",
             "target",
             "",
+            "full, no polls announced (ns)",
             "full, consumer caught up (ns)",
         ],
     );
@@ -348,17 +596,19 @@ pub fn cost(plan: &Plan) -> Result<Table> {
          *bare* returns XDP_PASS and nothing else (the floor of the test-run loop); *parse + features* \
          is the shared parser, the device lookup and `flow::features` without the flow map, tree, \
          counters or events; *full* is `alexa_classify` with the shipped tree (`models/echo.json`) \
-         and event emission, while another thread empties the ring buffer every millisecond (as a \
-         busy agent does). The last column is the full classifier again ({} runs) with a \
-         consumer spinning on the ring, always caught up, as for an idle agent: the classifier \
-         wakes it at most once per 250 µs per CPU (`WAKE_INTERVAL_NS`), so this costs about \
-         what the batched consumer does.",
+         and event emission, while another thread empties the ring buffer every millisecond and \
+         announces that it polls (the `POLLING` map, as a busy agent does: the classifier then \
+         wakes nobody). *full, no polls announced* is the same consumer without the \
+         announcement: the classifier wakes it at most once per 250 µs per CPU \
+         (`WAKE_INTERVAL_NS`), each wake-up an `irq_work` self-IPI. The last column is the full \
+         classifier again ({} runs) with a consumer spinning on the ring, always caught up and \
+         announcing nothing.",
         super::thousands(plan.repeat as f64),
         plan.rounds,
         super::thousands(woken_repeat as f64),
     );
     for (k, (name, _)) in kinds.iter().enumerate() {
-        let m: Vec<f64> = (0..programs.len()).map(|p| median(&mut ns[k][p])).collect();
+        let m: Vec<f64> = (0..runs.len()).map(|i| median(&mut ns[k][i])).collect();
         let foreign = name.starts_with("non-device");
         let (limit, target) = if foreign {
             (30.0, "full − bare ≤ 30 ns")
@@ -374,8 +624,65 @@ pub fn cost(plan: &Plan) -> Result<Table> {
             format!("**{:+.0}**", m[2] - m[0]),
             target.to_owned(),
             verdict(m[2] - m[0] <= limit),
+            format!("{:.0}", m[3]),
             format!("{:.0}", woken[k]),
         ]);
+    }
+    if !mix_rounds.is_empty() {
+        let n = mix_rounds.len();
+        let (df, of) = (mix_rounds[0].device_frames, mix_rounds[0].other_frames);
+        let pick = |f: &dyn Fn(&MixRound) -> f64| {
+            let mut v: Vec<f64> = mix_rounds.iter().map(f).collect();
+            median(&mut v)
+        };
+        let dev_full = pick(&|r| r.device.0);
+        let dev_bare = pick(&|r| r.device.1);
+        let dev_diff = pick(&|r| r.device.0 - r.device.1);
+        let oth_full = pick(&|r| r.other.0);
+        let oth_bare = pick(&|r| r.other.1);
+        let oth_diff = pick(&|r| r.other.0 - r.other.1);
+        t.row(vec![
+            format!(
+                "real captures: the Echo's {} classified frames",
+                super::thousands(df as f64)
+            ),
+            format!("{dev_bare:.0}"),
+            "—".into(),
+            format!("{dev_full:.0}"),
+            "—".into(),
+            format!("**{dev_diff:+.0}**"),
+            "full − bare ≤ 150 ns".into(),
+            verdict(dev_diff <= 150.0),
+            "—".into(),
+            "—".into(),
+        ]);
+        t.row(vec![
+            format!(
+                "real captures: the {} frames without an event (other hosts; the Echo's ARP, ICMP…)",
+                super::thousands(of as f64)
+            ),
+            format!("{oth_bare:.0}"),
+            "—".into(),
+            format!("{oth_full:.0}"),
+            "—".into(),
+            format!("**{oth_diff:+.0}**"),
+            "full − bare ≤ 30 ns".into(),
+            verdict(oth_diff <= 30.0),
+            "—".into(),
+            "—".into(),
+        ]);
+        t.note(format!(
+            "Real captures: the {} frames of the 55 shared voice-command captures \
+             (`echo-voice-commands/*.pcap`, in name then capture order; the Echo by its MAC \
+             address as device {REAL_DEVICE}, the shipped model), each run once through the full \
+             classifier (`repeat` = 1, so flow state, retransmission checks and the TLS record \
+             walk advance as they do on the wire) and once through the bare program, alternately \
+             first; the flow and quarantine maps are emptied before each replay. Mean per frame \
+             of each replay, median of {n} replays (one per round, interleaved with the rows \
+             above). Single runs include the kernel's two clock reads around the program (both \
+             columns alike) and cold caches after each system call.",
+            super::thousands((df + of) as f64),
+        ));
     }
     t.note(format!(
         "Events: {} classified, {} drained by the consumer thread, {} lost (ring buffer full).",
@@ -399,6 +706,41 @@ pub fn cost(plan: &Plan) -> Result<Table> {
         let (insns, xlated, jited) = obj.program_size(p)?;
         sizes.push(format!(
             "`{p}` {insns} instructions verified, {xlated} B translated, {jited} B JIT-compiled"
+        ));
+    }
+    if let Some(b) = baseline.as_mut() {
+        let mut parts = Vec::new();
+        for (k, (name, _)) in kinds.iter().enumerate() {
+            let bare = median(&mut ns[k][0]);
+            let this = median(&mut ns[k][2]) - bare;
+            let base = median(&mut b.ns[k]) - bare;
+            parts.push(format!("{name} {base:+.0} → {this:+.0}"));
+        }
+        if !b.mix.is_empty() && !mix_rounds.is_empty() {
+            let pick = |v: &[MixRound]| {
+                let mut d: Vec<f64> = v.iter().map(|r| r.device.0 - r.device.1).collect();
+                median(&mut d)
+            };
+            parts.push(format!(
+                "real captures, the Echo's frames {:+.0} → {:+.0}",
+                pick(&b.mix),
+                pick(&mix_rounds)
+            ));
+        }
+        t.note(format!(
+            "A/B in this run: full − bare of the baseline object `{}` (ALEXA_BENCH_BASELINE; \
+             {} instructions verified, {} B translated, {} B JIT-compiled; {}) → this build, \
+             interleaved: {}.",
+            b.path,
+            b.size.0,
+            b.size.1,
+            b.size.2,
+            if b.polling.is_some() {
+                "polls announced to both"
+            } else {
+                "the baseline has no `POLLING` map: it paces its wake-ups alone"
+            },
+            parts.join("; ")
         ));
     }
     t.note(format!(

@@ -44,8 +44,8 @@ impl Plan {
             quick: false,
             repeat: 1_000_000,
             rounds: 5,
-            forward_secs: 5.0,
-            forward_rounds: 3,
+            forward_secs: 3.0,
+            forward_rounds: 5,
             agent_step: Duration::from_secs(2),
             // tshark with reassembly on (the oracle) spends ~0.4 ms of CPU
             // per frame of the simulated capture: more would take hours.
