@@ -201,14 +201,26 @@ fn device_followed_by_mac_silence_reported_changes_survive_restart() {
         text.contains(&format!("model = \"{}\"", sim.display())),
         "{text}"
     );
-    agent.stop();
     // The next start adopts the pinned maps; take them away so that only
     // the file can bring the changes back.
+    assert!(
+        agent.status()["kernel_runs"].is_null(),
+        "BPF statistics on without --kernel-stats"
+    );
+    agent.stop();
     let out = agent.ctl(&["detach", "--pin-dir", agent.pin_dir.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
     let started = Instant::now();
-    agent.start("gw0", &["--config", config.to_str().unwrap()]);
+    agent.start(
+        "gw0",
+        &["--config", config.to_str().unwrap(), "--kernel-stats"],
+    );
     let s = agent.status();
+    assert!(
+        s["kernel_runs"].is_u64(),
+        "--kernel-stats: {}",
+        s["kernel_runs"]
+    );
     assert_eq!(s["microphone"], false);
     assert_eq!(s["policy"]["justified"], "drop");
     assert_eq!(s["model_path"], sim.display().to_string());

@@ -112,6 +112,10 @@ pub struct RunArgs {
     /// Local HTTP API address (`none` to disable) [default: 127.0.0.1:9465].
     #[arg(long, value_name = "ADDR:PORT|none")]
     pub api_addr: Option<String>,
+    /// Measure the kernel's cost per packet (BPF run-time statistics, for
+    /// `status`, `top` and the metrics); they slow every BPF program a little.
+    #[arg(long)]
+    pub kernel_stats: bool,
     /// File holding the API's bearer token, made at the first start (mode
     /// 0600) [default: /var/lib/alexa/api-token].
     #[arg(long, value_name = "FILE")]
@@ -273,6 +277,7 @@ impl RunArgs {
             evidence_justified: self.evidence_justified || file.evidence.justified.unwrap_or(false),
             silence: silence(self.silence_minutes.or(file.silence_minutes))?,
             config: self.config,
+            kernel_stats: self.kernel_stats || file.kernel_stats.unwrap_or(false),
         })
     }
 }

@@ -38,6 +38,8 @@ pub struct Config {
     pub policy: Vec<Rule>,
     pub quarantine: Option<Quarantine>,
     pub xdp_mode: Option<AttachMode>,
+    /// Turn on the kernel's BPF run-time statistics (cost per packet).
+    pub kernel_stats: Option<bool>,
     /// Report a listed device silent after this many minutes (0: never).
     pub silence_minutes: Option<f64>,
     pub pin_dir: Option<AbsPath>,
