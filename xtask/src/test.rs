@@ -68,7 +68,7 @@ const LIVE_TESTS: &[&str] = &[
 /// The gateway build without the lab tools stays warning-free, the static
 /// binaries build, the aarch64 one starts under qemu-user, and the x86_64
 /// one passes live end-to-end tests.
-fn release_artefacts() -> Result<()> {
+pub fn release_artefacts() -> Result<()> {
     dist::run(false)?;
     exec(
         cargo()
