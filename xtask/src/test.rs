@@ -85,6 +85,13 @@ pub fn release_artefacts() -> Result<()> {
             // The object dist built: no third eBPF build for this check.
             .env("ALEXA_EBPF_OBJECT", dist::shared_object()),
     )?;
+    // The gateway build's own tests (its --version, the embedded model, the
+    // CLI errors of the commands it keeps).
+    exec(
+        cargo()
+            .args(["test", "--package", "alexa-user", "--no-default-features"])
+            .env("ALEXA_EBPF_OBJECT", dist::shared_object()),
+    )?;
     let aarch64 = dist::binary("aarch64-unknown-linux-musl");
     let qemu = |args: &[&str]| -> Result<String> {
         let mut cmd = Command::new("qemu-aarch64-static");
