@@ -199,8 +199,10 @@ fn build(triple: &str, full: bool, object: Option<&Path>) -> Result<Built> {
 
 /// The object is built once for both targets, which holds while nothing in
 /// the XDP program's sources depends on `bpf_target_arch` (the cfg aya-build
-/// sets from the binary's architecture; aya-ebpf uses it only for kprobe
-/// register access, which an XDP program never touches).
+/// sets from the binary's architecture; aya-ebpf uses it for kprobe register
+/// access, which an XDP program never touches, and aya-ebpf-bindings to pick
+/// a per-architecture copy of the same helper stubs: built both ways, the
+/// objects differ only in that file's path in the debug info).
 fn check_arch_neutral_object() -> Result<()> {
     for dir in ["alexa-ebpf/src", "alexa-common/src"] {
         let mut stack = vec![repo_root().join(dir)];

@@ -72,6 +72,10 @@ enum Command {
     },
     /// Run every test, including the privileged ones (needs root), then each fuzz target briefly.
     Test {
+        /// Only the release artefacts' checks: dist binaries built, the
+        /// aarch64 one under qemu-user, live tests with the x86_64 one.
+        #[arg(long)]
+        artefacts_only: bool,
         /// Extra arguments for the test binaries (e.g. a test name filter).
         #[arg(trailing_var_arg = true)]
         args: Vec<String>,
@@ -107,7 +111,16 @@ fn main() -> std::process::ExitCode {
             setup::ensure().and_then(|()| fuzz::run(target.as_deref(), seconds).map(|_| ()))
         }
         Command::Bench { quick, only } => setup::ensure().and_then(|()| bench::run(quick, only)),
-        Command::Test { args } => setup::ensure().and_then(|()| test::run(&args)),
+        Command::Test {
+            artefacts_only,
+            args,
+        } => setup::ensure().and_then(|()| {
+            if artefacts_only {
+                test::release_artefacts()
+            } else {
+                test::run(&args)
+            }
+        }),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

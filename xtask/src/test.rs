@@ -69,7 +69,7 @@ const LIVE_TESTS: &[&str] = &[
 /// The gateway build without the lab tools stays warning-free, the static
 /// binaries build, the aarch64 one starts under qemu-user, and the x86_64
 /// one passes live end-to-end tests.
-fn release_artefacts() -> Result<()> {
+pub fn release_artefacts() -> Result<()> {
     dist::run(false)?;
     exec(
         cargo()
@@ -84,6 +84,13 @@ fn release_artefacts() -> Result<()> {
                 "warnings",
             ])
             // The object dist built: no third eBPF build for this check.
+            .env("ALEXA_EBPF_OBJECT", dist::shared_object()),
+    )?;
+    // The gateway build's own tests (its --version, the embedded model, the
+    // CLI errors of the commands it keeps).
+    exec(
+        cargo()
+            .args(["test", "--package", "alexa-user", "--no-default-features"])
             .env("ALEXA_EBPF_OBJECT", dist::shared_object()),
     )?;
     let aarch64 = dist::binary("aarch64-unknown-linux-musl");
