@@ -31,7 +31,7 @@ pub const IFACE: &str = "lan0";
 #[derive(Default)]
 pub struct LogStats {
     pub lines: AtomicU64,
-    /// While set, each line's latency (µs: read time minus the line's date).
+    /// While set, each line's latency (µs: read time minus the line's timestamp).
     pub recording: AtomicBool,
     pub latencies_us: Mutex<Vec<u64>>,
     /// Monotonic time of the last line read.
@@ -52,10 +52,13 @@ pub struct Live {
     _ns: Netns,
 }
 
-/// Microseconds since midnight UTC of a log line's `date`
-/// (`{"date":"YYYY-MM-DD hh:mm:ss.ffffff",...`).
+/// Microseconds since midnight UTC of a log line's `timestamp`, its first
+/// key (`{"timestamp":"YYYY-MM-DDThh:mm:ss.ffffffZ",...`).
 fn line_time_us(line: &[u8]) -> Option<u64> {
-    let d = line.get(9..35)?;
+    if !line.starts_with(b"{\"timestamp\":\"") {
+        return None;
+    }
+    let d = line.get(14..40)?;
     let num = |r: std::ops::Range<usize>| -> Option<u64> {
         d.get(r)?.iter().try_fold(0u64, |acc, b| {
             b.is_ascii_digit().then(|| acc * 10 + (b - b'0') as u64)
@@ -361,11 +364,15 @@ mod tests {
 
     #[test]
     fn a_log_lines_date_is_read_at_its_place() {
-        let line = br#"{"date":"2026-12-02 01:02:03.456789","length":66}"#;
+        let line = br#"{"timestamp":"2026-12-02T01:02:03.456789Z","event_type":"verdict"}"#;
         assert_eq!(
             line_time_us(line),
             Some(((60 + 2) * 60 + 3) * 1_000_000 + 456_789)
         );
-        assert_eq!(line_time_us(br#"{"date":"garbage"}"#), None);
+        assert_eq!(line_time_us(br#"{"timestamp":"garbage"}"#), None);
+        assert_eq!(
+            line_time_us(br#"{"date":"2026-12-02 01:02:03.456789"}"#),
+            None
+        );
     }
 }
