@@ -111,7 +111,7 @@ pub fn run(plan: &Plan, alexa: &Path, work: &Path) -> Result<Table> {
          the agent consuming; *bare* is an XDP_PASS program on the same frames. *one flow*: as \
          many runs, each the next segment of the first flow, the same way: the cost of a \
          packet with the agent attached and `repeat` = 1, without the many flows. The agent \
-         turns BPF run-time statistics on, so both pay two clock reads per run. *live in FLOWS*: \
+         keeps BPF run-time statistics off (its default), as for *bare*. *live in FLOWS*: \
          entries of the agent's pinned flow map afterwards (capacity `FLOW_CAPACITY` = {}, \
          preallocated: {}). *flow 1's next packet*: the `flow_index` the agent logs for one \
          more segment of the first flow created: 2 while its state survives, 1 once the LRU \
