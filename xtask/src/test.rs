@@ -226,7 +226,7 @@ mod tests {
 
     #[test]
     fn help_and_version_checks_tell_gateway_from_full() {
-        let gateway = "Usage: alexa <COMMAND>\n\nCommands:\n  run  Run\n  detach  x\n  mic  x\n  \
+        let gateway = "Usage: alexa <COMMAND>\n\nCommands:\n  run  Run\n  detach  x\n  config  x\n  mic  x\n  \
             model  x\n  policy  x\n  extract  x\n  classify  x\n  safety  x\n  label  x\n  top  x\n  \
             status  x\n  help  x\n\nOptions:\n  -h, --help\n";
         check_help(gateway).unwrap();

@@ -160,36 +160,28 @@ mod tests {
         row: crate::record::JsonRow<'a>,
     }
 
-    const KEY_ORDER: &[&str] = &[
-        "timestamp",
-        "event_type",
-        "in_iface",
-        "device",
-        "date",
-        "length",
-        "dstip",
-        "dstport",
-        "highest_layer",
-        "delta",
-        "ack_flag",
-        "microphone",
-        "content_type",
-        "synchronized",
-        "class",
-        "payload_len",
-        "delta_us",
-        "record_len",
-        "src",
-        "srcport",
-        "proto",
-        "tcp_flags",
-        "flow_index",
-        "tcp_retrans",
-        "model",
-        "action",
-        "quarantine",
-        "would_drop",
-    ];
+    /// The keys in order: the agent's in front, the dataset's columns as
+    /// `record` names them, then the JSON row's own.
+    fn key_order() -> Vec<&'static str> {
+        let mut keys = vec!["timestamp", "event_type", "in_iface", "device"];
+        keys.extend(crate::record::PAPER_COLUMNS);
+        keys.extend([
+            "payload_len",
+            "delta_us",
+            "record_len",
+            "src",
+            "srcport",
+            "proto",
+            "tcp_flags",
+            "flow_index",
+            "tcp_retrans",
+            "model",
+            "action",
+            "quarantine",
+            "would_drop",
+        ]);
+        keys
+    }
 
     fn oracle(ev: &Event, meta: &LineMeta) -> serde_json::Value {
         let row = event_row(ev, &meta.clock);
@@ -266,12 +258,12 @@ mod tests {
             // The keys in the documented order, not only the same object.
             let text = String::from_utf8_lossy(&line).into_owned();
             let mut at = 0;
-            for k in KEY_ORDER {
+            for k in key_order() {
                 if let Some(pos) = text[at..].find(&format!("\"{k}\":")) {
                     at += pos;
                 } else {
                     assert!(
-                        matches!(*k, "quarantine" | "would_drop"),
+                        matches!(k, "quarantine" | "would_drop"),
                         "{k} missing or out of order in {text}"
                     );
                 }
