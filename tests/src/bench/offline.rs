@@ -172,19 +172,9 @@ fn csv_rows(path: &Path) -> Result<Vec<Vec<String>>> {
     Ok(out)
 }
 
-/// The dataset's column names, `date` to `synchronized`.
-const COLUMN_NAMES: [&str; DATASET_COLUMNS] = [
-    "date",
-    "length",
-    "dstip",
-    "dstport",
-    "highest_layer",
-    "delta",
-    "ack_flag",
-    "microphone",
-    "content_type",
-    "synchronized",
-];
+/// The dataset's column names, `date` to `synchronized` (the paper's
+/// columns before `class`).
+const COLUMN_NAMES: &[&str] = alexa::record::PAPER_COLUMNS.split_at(DATASET_COLUMNS).0;
 
 /// Rows equal on all the dataset columns, rows whose last columns
 /// (`predicted`) agree, and how many rows differ in each column.
