@@ -16,7 +16,7 @@ use std::{
     time::Duration,
 };
 
-use alexa::model::file::{
+use alexa::offline::model::file::{
     feature_spec, save, FeatureSpec, ModelFile, NodeSpec, Training, TreeSpec, FORMAT, RULE, VERSION,
 };
 use alexa_common::{Feature, CLASS_NAMES, TREE_CAPACITY, TREE_MAX_DEPTH};

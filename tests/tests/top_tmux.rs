@@ -98,7 +98,7 @@ fn top_shows_the_live_agent_in_80x24() {
         ],
     );
     let socket = agent.socket.clone();
-    let status = alexa::status::fetch_status(&socket).unwrap();
+    let status = alexa::control::fetch_status(&socket).unwrap();
     send_traffic(&dev);
 
     let tmux = Tmux(format!("alexa-top-{}", std::process::id()));

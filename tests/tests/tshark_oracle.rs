@@ -49,8 +49,11 @@ use std::{
     time::Instant,
 };
 
-use alexa::device::Device;
-use alexa::record::{ip_from_mapped, ip_to_mapped, Row};
+use alexa::kernel::device::Device;
+use alexa::{
+    offline::row::Row,
+    util::net::{ip_from_mapped, ip_to_mapped},
+};
 use alexa_common::{
     contract::{IPPROTO_TCP, IPPROTO_UDP},
     parse::mac_key,
@@ -656,7 +659,7 @@ fn oracle_one(src: &Source, ports: &PortTables) -> Counts {
         let tshark = s.spawn(|| tshark_fields(&src.path));
         let mut rows: BTreeMap<u64, Row> = BTreeMap::new();
         let tally =
-            alexa::extract::extract_each(&src.path, Some(device_set), false, None, |n, row| {
+            alexa::offline::extract::extract_each(&src.path, Some(device_set), false, None, |n, row| {
                 rows.insert(n, row.clone());
                 Ok(())
             })

@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alexa::labelling::AppClass;
+use alexa::offline::labelling::AppClass;
 use alexa_tests::{
     agent::Agent,
     real::VOICE_ECHO_MAC,
