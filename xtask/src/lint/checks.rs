@@ -4,12 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::{
-    resolve::Edge,
-    rooms::CrateRooms,
-    tree::Crate,
-    Problem,
-};
+use super::{resolve::Edge, rooms::CrateRooms, tree::Crate, Problem};
 
 /// Where table problems point: the table's own source.
 pub const TABLE_FILE: &str = "xtask/src/lint/rooms.rs";
@@ -90,7 +85,10 @@ fn table(c: &Crate, rules: &Rules, problems: &mut Vec<Problem>) {
             problems.push(table_problem(
                 rules,
                 &quoted,
-                format!("room `{room}` of {} has no module: remove it from the table", c.dir),
+                format!(
+                    "room `{room}` of {} has no module: remove it from the table",
+                    c.dir
+                ),
             ));
         }
     }
@@ -206,9 +204,10 @@ fn cycles(c: &Crate, edges: &[Edge], rules: &Rules, problems: &mut Vec<Problem>)
     let mut known_used = vec![false; rules.known_cycles.len()];
     for (scope, graph) in scopes(c, edges, rules.rooms.nested_cycles) {
         for set in circles(&graph) {
-            let known = rules.known_cycles.iter().position(|k| {
-                k.len() == set.len() && k.iter().all(|m| set.contains(*m))
-            });
+            let known = rules
+                .known_cycles
+                .iter()
+                .position(|k| k.len() == set.len() && k.iter().all(|m| set.contains(*m)));
             if let Some(i) = known {
                 known_used[i] = true;
                 continue;
@@ -301,7 +300,10 @@ fn layers(c: &Crate, edges: &[Edge], rules: &Rules, problems: &mut Vec<Problem>)
 
 fn sizes(c: &Crate, rules: &Rules, problems: &mut Vec<Problem>) {
     for f in &c.files {
-        let known = rules.known_large.iter().any(|k| f.path == std::path::Path::new(k));
+        let known = rules
+            .known_large
+            .iter()
+            .any(|k| f.path == std::path::Path::new(k));
         let over = f.production_lines > rules.max_lines && f.size_reason.is_none();
         if over && !known {
             problems.push(Problem {

@@ -38,9 +38,10 @@ pub fn is_test(attrs: &[Attribute]) -> bool {
         match toks.next() {
             Some(TokenTree::Ident(i)) if i == "test" => toks.next().is_none(),
             Some(TokenTree::Ident(i)) if i == "all" => match toks.next() {
-                Some(TokenTree::Group(g)) => g.stream().into_iter().any(
-                    |t| matches!(t, TokenTree::Ident(ref i) if i == "test"),
-                ),
+                Some(TokenTree::Group(g)) => g
+                    .stream()
+                    .into_iter()
+                    .any(|t| matches!(t, TokenTree::Ident(ref i) if i == "test")),
                 _ => false,
             },
             _ => false,
@@ -146,9 +147,7 @@ impl PathVisitor<'_> {
     /// `a::b::c` sequences in a macro's tokens (`format!("{}", crate::x::y())`).
     fn scan_tokens(&mut self, tokens: TokenStream) {
         let toks: Vec<TokenTree> = tokens.into_iter().collect();
-        let is_colon = |t: Option<&TokenTree>, spacing: Spacing| {
-            matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == ':' && p.spacing() == spacing)
-        };
+        let is_colon = |t: Option<&TokenTree>, spacing: Spacing| matches!(t, Some(TokenTree::Punct(p)) if p.as_char() == ':' && p.spacing() == spacing);
         let mut i = 0;
         while i < toks.len() {
             match &toks[i] {

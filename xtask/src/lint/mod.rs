@@ -10,9 +10,9 @@ mod lines;
 mod report;
 mod resolve;
 mod rooms;
-mod tree;
 #[cfg(test)]
 mod tests;
+mod tree;
 
 use std::path::{Path, PathBuf};
 

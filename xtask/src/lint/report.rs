@@ -37,7 +37,10 @@ pub fn markdown(c: &Crate, edges: &[Edge], rules: &Rules) -> String {
     }
 
     let graphs = scopes(c, edges, rules.rooms.nested_cycles);
-    let _ = writeln!(out, "\nImports between rooms (each path named counts once):\n");
+    let _ = writeln!(
+        out,
+        "\nImports between rooms (each path named counts once):\n"
+    );
     let _ = writeln!(out, "| from | to | imports | in tests |");
     let _ = writeln!(out, "|---|---|---|---|");
     if let Some(rooms) = graphs.get("") {
@@ -59,7 +62,11 @@ pub fn markdown(c: &Crate, edges: &[Edge], rules: &Rules) -> String {
             } else {
                 format!(" (inside `{scope}`)")
             };
-            let tag = if known { ", allowed by KNOWN_CYCLES" } else { "" };
+            let tag = if known {
+                ", allowed by KNOWN_CYCLES"
+            } else {
+                ""
+            };
             found.push(format!("{}{within}{tag}", names.join(" ↔ ")));
         }
     }
@@ -90,7 +97,12 @@ pub fn largest(crates: &[&Crate], n: usize) -> String {
             .as_deref()
             .map(|r| format!("  (Size: {r})"))
             .unwrap_or_default();
-        let _ = writeln!(out, "{:>6}  {}{reason}", f.production_lines, f.path.display());
+        let _ = writeln!(
+            out,
+            "{:>6}  {}{reason}",
+            f.production_lines,
+            f.path.display()
+        );
     }
     out
 }

@@ -44,7 +44,14 @@ pub const CRATES: &[CrateRooms] = &[
         dir: "alexa-user",
         lib_name: "alexa",
         layers: &[
-            &["build_info", "capture", "output", "progress", "record", "text"],
+            &[
+                "build_info",
+                "capture",
+                "output",
+                "progress",
+                "record",
+                "text",
+            ],
             &["device", "labels"],
             &["classifier", "dataset", "extract", "prepare", "simulate"],
             &["compare", "labelling", "report"],

@@ -74,8 +74,10 @@ impl Crate {
         };
         let mut loaded = BTreeSet::new();
         let mut roots: Vec<(PathBuf, String, bool)> = Vec::new();
-        for (rel, room, is_lib) in [("src/lib.rs", "lib.rs", true), ("src/main.rs", "main.rs", false)]
-        {
+        for (rel, room, is_lib) in [
+            ("src/lib.rs", "lib.rs", true),
+            ("src/main.rs", "main.rs", false),
+        ] {
             if sources.contains_key(Path::new(rel)) {
                 roots.push((rel.into(), room.into(), is_lib));
             }
@@ -118,13 +120,7 @@ impl Crate {
         });
     }
 
-    fn new_module(
-        &mut self,
-        target: usize,
-        path: Vec<String>,
-        rel: &Path,
-        test: bool,
-    ) -> usize {
+    fn new_module(&mut self, target: usize, path: Vec<String>, rel: &Path, test: bool) -> usize {
         self.modules.push(Module {
             target,
             path,
@@ -178,10 +174,21 @@ impl Crate {
         } else {
             file_dir.join(rel.file_stem().unwrap_or_default())
         };
-        self.walk(sources, &file.items, module, rel, &file_dir, &child_dir, loaded);
+        self.walk(
+            sources,
+            &file.items,
+            module,
+            rel,
+            &file_dir,
+            &child_dir,
+            loaded,
+        );
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the walk's position: module, file, and the two directories `mod` resolves against"
+    )]
     fn walk(
         &mut self,
         sources: &Sources,
