@@ -17,7 +17,7 @@ use crate::{
 pub fn run(args: &[String]) -> Result<()> {
     // First: it takes a second, and a broken layering is cheaper to hear
     // about before the long tests.
-    crate::lint::run(false, false)?;
+    crate::lint::run(crate::lint::Options::default())?;
     exec(
         cargo()
             .args([

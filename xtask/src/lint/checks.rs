@@ -26,18 +26,21 @@ pub type Scopes<'e> = BTreeMap<String, BTreeMap<(String, String), Vec<&'e Edge>>
 pub fn check(c: &Crate, edges: &[Edge], rules: &Rules) -> Vec<Problem> {
     let mut problems = c.problems.clone();
     table(c, rules, &mut problems);
-    cycles(c, edges, rules, &mut problems);
-    layers(c, edges, rules, &mut problems);
+    let allowed = cycles(c, edges, rules, &mut problems);
+    layers(c, edges, rules, &allowed, &mut problems);
     sizes(c, rules, &mut problems);
     problems
 }
 
-fn table_problem(rules: &Rules, needle: &str, message: String) -> Problem {
-    let line = rules
-        .table_source
-        .lines()
+/// A problem on the table's line holding `needle`, looked for after the
+/// first line holding `anchor` (the crate's entry, or the allow-list).
+fn table_problem(rules: &Rules, anchor: &str, needle: &str, message: String) -> Problem {
+    let lines: Vec<&str> = rules.table_source.lines().collect();
+    let from = lines.iter().position(|l| l.contains(anchor)).unwrap_or(0);
+    let line = lines[from..]
+        .iter()
         .position(|l| l.contains(needle))
-        .map_or(1, |i| i + 1);
+        .map_or(1, |i| from + i + 1);
     Problem {
         file: TABLE_FILE.into(),
         line,
@@ -73,17 +76,20 @@ fn table(c: &Crate, rules: &Rules, problems: &mut Vec<Problem>) {
         }
     }
     let mut listed = BTreeSet::new();
+    let crate_anchor = format!("dir: \"{}\"", c.dir);
     for room in rules.rooms.layers.iter().flat_map(|l| l.iter()) {
         let quoted = format!("\"{room}\"");
         if !listed.insert(*room) {
             problems.push(table_problem(
                 rules,
+                &crate_anchor,
                 &quoted,
                 format!("room `{room}` of {} is listed twice", c.dir),
             ));
         } else if !seen.contains(*room) {
             problems.push(table_problem(
                 rules,
+                &crate_anchor,
                 &quoted,
                 format!(
                     "room `{room}` of {} has no module: remove it from the table",
@@ -162,12 +168,12 @@ pub fn circles(graph: &BTreeMap<(String, String), Vec<&Edge>>) -> Vec<BTreeSet<S
     out
 }
 
-/// The shortest circle through the set's first node, as its edges.
+/// The shortest circle through `start` inside the set, as its edges.
 fn circle_path<'g, 'e>(
     graph: &'g BTreeMap<(String, String), Vec<&'e Edge>>,
     set: &BTreeSet<String>,
+    start: &str,
 ) -> Vec<(&'g str, &'g str, &'e Edge)> {
-    let start = set.first().expect("a circle has members").as_str();
     let mut prev: BTreeMap<&str, &(String, String)> = BTreeMap::new();
     let mut queue = VecDeque::from([start]);
     'search: while let Some(n) = queue.pop_front() {
@@ -185,8 +191,8 @@ fn circle_path<'g, 'e>(
     }
     let mut path = Vec::new();
     let mut at = start;
-    while let Some(key) = prev.get(at) {
-        let first = graph[*key]
+    while let Some(&key) = prev.get(at) {
+        let first = graph[key]
             .iter()
             .min_by_key(|e| (&e.file, e.line))
             .expect("an import");
@@ -200,7 +206,13 @@ fn circle_path<'g, 'e>(
     path
 }
 
-fn cycles(c: &Crate, edges: &[Edge], rules: &Rules, problems: &mut Vec<Problem>) {
+/// Reports the circles; returns the allowed ones still exactly as listed.
+fn cycles<'r>(
+    c: &Crate,
+    edges: &[Edge],
+    rules: &Rules<'r>,
+    problems: &mut Vec<Problem>,
+) -> Vec<&'r [&'r str]> {
     let mut known_used = vec![false; rules.known_cycles.len()];
     for (scope, graph) in scopes(c, edges, rules.rooms.nested_cycles) {
         for set in circles(&graph) {
@@ -212,44 +224,29 @@ fn cycles(c: &Crate, edges: &[Edge], rules: &Rules, problems: &mut Vec<Problem>)
                 known_used[i] = true;
                 continue;
             }
-            let path = circle_path(&graph, &set);
-            let (_, _, first) = path[0];
-            let names: Vec<&str> = path.iter().map(|(a, _, _)| *a).chain([path[0].0]).collect();
-            let evidence: Vec<String> = path
-                .iter()
-                .map(|(_, _, e)| {
-                    format!(
-                        "{} uses {} from {} at {}:{}",
-                        c.name(e.from),
-                        e.what,
-                        c.name(e.to),
-                        e.file.display(),
-                        e.line
-                    )
-                })
-                .collect();
-            let within = if scope.is_empty() {
-                c.dir.clone()
-            } else {
-                format!("{}'s {scope}", c.dir)
-            };
-            problems.push(Problem {
-                file: first.file.clone(),
-                line: first.line,
-                message: format!(
-                    "import circle in {within}: {}; {}",
-                    names.join(" -> "),
-                    evidence.join("; ")
-                ),
-            });
+            // One line per elementary circle, until each member is on one:
+            // `a ↔ b ↔ c` shows as the circles to mend, not one blob.
+            let mut covered: BTreeSet<&str> = BTreeSet::new();
+            for start in &set {
+                if covered.contains(start.as_str()) {
+                    continue;
+                }
+                let path = circle_path(&graph, &set, start);
+                covered.extend(path.iter().map(|(a, _, _)| *a));
+                problems.push(circle_problem(c, &scope, &set, &path));
+            }
         }
     }
+    let mut allowed = Vec::new();
     for (i, used) in known_used.into_iter().enumerate() {
-        if !used {
+        if used {
+            allowed.push(rules.known_cycles[i]);
+        } else {
             let members = rules.known_cycles[i];
             problems.push(table_problem(
                 rules,
-                &format!("{:?}", members[0]),
+                "pub const KNOWN_CYCLES",
+                &format!("({:?}", c.dir),
                 format!(
                     "KNOWN_CYCLES lists {} for {}, which are no longer exactly a circle: remove or update the entry",
                     members.join(", "),
@@ -258,20 +255,65 @@ fn cycles(c: &Crate, edges: &[Edge], rules: &Rules, problems: &mut Vec<Problem>)
             ));
         }
     }
+    allowed
 }
 
-/// Whether both rooms are in one allowed circle.
-fn known_together(rules: &Rules, a: &str, b: &str) -> bool {
-    rules
-        .known_cycles
+fn circle_problem(
+    c: &Crate,
+    scope: &str,
+    set: &BTreeSet<String>,
+    path: &[(&str, &str, &Edge)],
+) -> Problem {
+    let (_, _, first) = path[0];
+    let names: Vec<&str> = path.iter().map(|(a, _, _)| *a).chain([path[0].0]).collect();
+    let evidence: Vec<String> = path
         .iter()
-        .any(|k| k.contains(&a) && k.contains(&b))
+        .map(|(_, _, e)| {
+            format!(
+                "{} uses {} from {} at {}:{}",
+                c.name(e.from),
+                e.what,
+                c.name(e.to),
+                e.file.display(),
+                e.line
+            )
+        })
+        .collect();
+    let within = if scope.is_empty() {
+        c.dir.clone()
+    } else {
+        format!("{}'s {scope}", c.dir)
+    };
+    let among = if set.len() > path.len() {
+        let all: Vec<&str> = set.iter().map(String::as_str).collect();
+        format!(" (one of the circles among {})", all.join(", "))
+    } else {
+        String::new()
+    };
+    Problem {
+        file: first.file.clone(),
+        line: first.line,
+        message: format!(
+            "import circle in {within}: {}{among}; {}",
+            names.join(" -> "),
+            evidence.join("; ")
+        ),
+    }
 }
 
-fn layers(c: &Crate, edges: &[Edge], rules: &Rules, problems: &mut Vec<Problem>) {
+/// Imports inside a circle still allowed (and still exactly as listed)
+/// pass; all others must run down the layers.
+fn layers(
+    c: &Crate,
+    edges: &[Edge],
+    rules: &Rules,
+    allowed: &[&[&str]],
+    problems: &mut Vec<Problem>,
+) {
     for e in edges {
         let (ra, rb) = (c.room(e.from), c.room(e.to));
-        if ra == rb || known_together(rules, ra, rb) {
+        let known = allowed.iter().any(|k| k.contains(&ra) && k.contains(&rb));
+        if ra == rb || known {
             continue;
         }
         let (Some(la), Some(lb)) = (level(c, rules.rooms, ra), level(c, rules.rooms, rb)) else {
@@ -317,6 +359,7 @@ fn sizes(c: &Crate, rules: &Rules, problems: &mut Vec<Problem>) {
         } else if known && !over {
             problems.push(table_problem(
                 rules,
+                "pub const KNOWN_LARGE_FILES",
                 &format!("{:?}", f.path.display().to_string()),
                 format!(
                     "KNOWN_LARGE_FILES lists {}, which is within the limit now ({} production lines{}): remove the entry",
@@ -332,6 +375,7 @@ fn sizes(c: &Crate, rules: &Rules, problems: &mut Vec<Problem>) {
         if ours && !c.files.iter().any(|f| f.path == std::path::Path::new(k)) {
             problems.push(table_problem(
                 rules,
+                "pub const KNOWN_LARGE_FILES",
                 &format!("{k:?}"),
                 format!("KNOWN_LARGE_FILES lists {k}, which is not a source file of {}: remove the entry", c.dir),
             ));

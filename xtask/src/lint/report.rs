@@ -83,7 +83,8 @@ pub fn markdown(c: &Crate, edges: &[Edge], rules: &Rules) -> String {
 }
 
 /// The `n` largest files of all crates by production lines, one a line.
-pub fn largest(crates: &[&Crate], n: usize) -> String {
+/// `known` (KNOWN_LARGE_FILES) are marked as such.
+pub fn largest(crates: &[&Crate], n: usize, known: &[&str]) -> String {
     let mut files: Vec<_> = crates.iter().flat_map(|c| &c.files).collect();
     files.sort_by(|a, b| {
         b.production_lines
@@ -92,11 +93,13 @@ pub fn largest(crates: &[&Crate], n: usize) -> String {
     });
     let mut out = String::new();
     for f in files.into_iter().take(n) {
-        let reason = f
-            .size_reason
-            .as_deref()
-            .map(|r| format!("  (Size: {r})"))
-            .unwrap_or_default();
+        let reason = match &f.size_reason {
+            Some(r) => format!("  (Size: {r})"),
+            None if known.iter().any(|k| f.path == std::path::Path::new(k)) => {
+                "  (KNOWN_LARGE_FILES)".to_owned()
+            }
+            None => String::new(),
+        };
         let _ = writeln!(
             out,
             "{:>6}  {}{reason}",
