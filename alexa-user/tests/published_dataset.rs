@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 
 use alexa::{
     offline::dataset::{load_dataset, load_distinct},
+    offline::figures,
     offline::model::{self, train},
     offline::prepare::{self, PrepareOptions},
-    offline::figures,
 };
 use alexa_common::{Feature, CLASS_NAMES, NUM_PAPER_FEATURES};
 use common::{published_files, real_data, Scratch};

@@ -11,8 +11,8 @@
 use std::net::IpAddr;
 
 use alexa::{
-    kernel::{decode_event, Classifier},
     kernel::device::Device,
+    kernel::{decode_event, Classifier},
     offline::extract::{Extractor, Outcome},
 };
 use alexa_common::{counter, parse::mac_key, tree::classify_slice, Features, Node, CLASS_NONE};

@@ -105,7 +105,8 @@ fn simulator_capture_with_the_shipped_model() {
         return;
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let model = alexa::offline::model::file::load(&root.join("models/echo.json")).expect("shipped model");
+    let model =
+        alexa::offline::model::file::load(&root.join("models/echo.json")).expect("shipped model");
     let dir = std::env::temp_dir().join(format!("alexa-parity-sim-{}", std::process::id()));
     let opts = alexa::offline::simulate::SimOptions {
         scenario: "all".parse().unwrap(),

@@ -62,7 +62,11 @@ fn the_shipped_tree_in_scikit_learn_predicts_every_published_row_as_alexa_does()
     let mut rows = Vec::new();
     for context in std::fs::read_dir(data.join("paper-dataset")).unwrap() {
         for f in std::fs::read_dir(context.unwrap().path()).unwrap() {
-            rows.extend(alexa::offline::dataset::load_dataset(&f.unwrap().path()).unwrap().1);
+            rows.extend(
+                alexa::offline::dataset::load_dataset(&f.unwrap().path())
+                    .unwrap()
+                    .1,
+            );
         }
     }
     assert_eq!(rows.len(), 62_630, "the published dataset's rows");

@@ -658,12 +658,17 @@ fn oracle_one(src: &Source, ports: &PortTables) -> Counts {
     let (dissected, rows) = std::thread::scope(|s| {
         let tshark = s.spawn(|| tshark_fields(&src.path));
         let mut rows: BTreeMap<u64, Row> = BTreeMap::new();
-        let tally =
-            alexa::offline::extract::extract_each(&src.path, Some(device_set), false, None, |n, row| {
+        let tally = alexa::offline::extract::extract_each(
+            &src.path,
+            Some(device_set),
+            false,
+            None,
+            |n, row| {
                 rows.insert(n, row.clone());
                 Ok(())
-            })
-            .expect("offline extraction");
+            },
+        )
+        .expect("offline extraction");
         assert_eq!(tally.classified as usize, rows.len());
         (tshark.join().expect("tshark thread"), rows)
     });

@@ -5,29 +5,13 @@ use std::{net::SocketAddr, path::PathBuf};
 
 use alexa_common::mode;
 use anyhow::{anyhow, bail, Result};
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::{
-    config::{self, NamedDevice},
+    config::{self, Mode, NamedDevice, OnOff},
     http, token, ModelSource, RunOptions, DEFAULT_PIN_DIR,
 };
 use crate::kernel::AttachMode;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnOff {
-    On,
-    Off,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Never drop; what the policy would drop is logged as an alert.
-    Monitor,
-    /// Drop what the policy says, and quarantined flows.
-    Enforce,
-}
 
 /// `alexa run`. Every setting can come from the config file (`--config`);
 /// a flag given here overrides the file, and a built-in default fills what

@@ -17,8 +17,23 @@ use std::{
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde::{de, Deserialize, Deserializer};
 
-use super::args::{Mode, OnOff};
 use crate::{kernel::device::Device, kernel::AttachMode};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Never drop; what the policy would drop is logged as an alert.
+    Monitor,
+    /// Drop what the policy says, and quarantined flows.
+    Enforce,
+}
 
 pub const DEFAULT_CONFIG: &str = "/etc/alexa/alexa.toml";
 /// Devices the kernel's device map holds (`alexa_common::DEVICE_CAPACITY`).

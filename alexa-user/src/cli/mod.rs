@@ -18,7 +18,7 @@ use agent_cmds::{ModelCommand, PolicyCommand, SocketArg};
 use crate::{
     agent::{
         self,
-        args::{OnOff, RunArgs},
+        {args::RunArgs, config::OnOff},
     },
     kernel::Device,
     offline::labelling,

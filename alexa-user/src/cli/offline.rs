@@ -8,7 +8,7 @@ use std::{
 use anyhow::Result;
 
 use crate::{
-    agent::args::OnOff,
+    agent::config::OnOff,
     kernel::Device,
     offline::{extract, labelling, labels, model},
 };

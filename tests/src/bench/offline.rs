@@ -174,7 +174,9 @@ fn csv_rows(path: &Path) -> Result<Vec<Vec<String>>> {
 
 /// The dataset's column names, `date` to `synchronized` (the paper's
 /// columns before `class`).
-const COLUMN_NAMES: &[&str] = alexa::offline::row::PAPER_COLUMNS.split_at(DATASET_COLUMNS).0;
+const COLUMN_NAMES: &[&str] = alexa::offline::row::PAPER_COLUMNS
+    .split_at(DATASET_COLUMNS)
+    .0;
 
 /// Rows equal on all the dataset columns, rows whose last columns
 /// (`predicted`) agree, and how many rows differ in each column.

@@ -45,23 +45,15 @@ pub const CRATES: &[CrateRooms] = &[
         dir: "alexa-user",
         lib_name: "alexa",
         layers: &[
-            &[
-                "build_info",
-                "capture",
-                "output",
-                "progress",
-                "record",
-                "text",
-            ],
-            &["device", "labels"],
-            &["classifier", "dataset", "extract", "prepare", "simulate"],
-            &["compare", "labelling", "report"],
-            &["model"],
-            // One circle today (KNOWN_CYCLES): issue 15 moves `Status` into control/.
-            &["agent", "status"],
-            &["replay", "top"],
+            &["util"],
+            &["offline"],
+            &["kernel"],
+            &["control"],
+            &["agent", "replay"],
+            &["client"],
+            &["cli"],
         ],
-        nested_cycles: false,
+        nested_cycles: true,
     },
 ];
 
@@ -70,20 +62,11 @@ pub const CRATES: &[CrateRooms] = &[
 /// of rooms (or, with `nested_cycles`, of sibling module paths) that import
 /// each other; a circle with any other members fails, and so does an entry
 /// whose circle is gone, so this list only shrinks. Empty it.
-pub const KNOWN_CYCLES: &[(&str, &[&str])] = &[
-    ("alexa-common", &["event", "flow", "parse", "tree"]),
-    ("alexa-user", &["agent", "status"]),
-];
+pub const KNOWN_CYCLES: &[(&str, &[&str])] =
+    &[("alexa-common", &["event", "flow", "parse", "tree"])];
 
 /// TEMPORARY: files over `MAX_PRODUCTION_LINES` on main when the lint
 /// arrived, with no `//! Size:` reason, allowed until issue 15 splits them
 /// (or gives a reason). A listed file back under the limit fails, so this
 /// list only shrinks. Empty it.
-pub const KNOWN_LARGE_FILES: &[&str] = &[
-    "alexa-user/src/agent/mod.rs",
-    "alexa-user/src/classifier.rs",
-    "alexa-user/src/main.rs",
-    "alexa-user/src/simulate/calibration.rs",
-    "alexa-user/src/simulate/contexts.rs",
-    "alexa-user/src/top.rs",
-];
+pub const KNOWN_LARGE_FILES: &[&str] = &["alexa-user/src/agent/mod.rs"];

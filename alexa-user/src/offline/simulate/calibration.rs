@@ -11,6 +11,9 @@
 //! `tests/simulate_calibration.rs` checks the result: the per-class counts
 //! and the per-class `length` and `delta` distributions (two-sample
 //! Kolmogorov–Smirnov D against the published rows).
+//!
+//! Size: every calibrated number of the simulator in one table, by design
+//! (docs/simulator.md); split, the calibration would be scattered.
 
 use rand::Rng;
 
