@@ -186,16 +186,34 @@ pub fn simulate(opts: &sim::SimOptions, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `alexa replay`'s flags.
+// `alexa replay`'s flags (its help is the command's, in cli/mod.rs).
+#[derive(clap::Args)]
 pub struct ReplayArgs {
+    /// The capture to replay (pcap or pcapng).
     pub capture: PathBuf,
+    /// Which frames are the device's, with their class and microphone state.
+    #[arg(long, value_name = "LABELS.csv")]
     pub labels: PathBuf,
+    /// Interface to send on (the device's side of the link).
+    #[arg(long)]
     pub iface: String,
+    /// Tell the agent there when the labels' microphone state changes.
+    #[arg(long, value_name = "PATH")]
     pub control_socket: Option<PathBuf>,
+    /// Idle gaps longer than this are shortened to it.
+    #[arg(long, value_name = "MS", default_value_t = rp::DEFAULT_GAP_CAP.as_millis() as u64)]
     pub gap_cap_ms: u64,
+    /// Destination MAC for unicast frames (default: the capture's).
+    #[arg(long, value_name = "MAC", value_parser = parse_mac)]
     pub dst_mac: Option<[u8; 6]>,
+    /// Source MAC (default: the capture's).
+    #[arg(long, value_name = "MAC", value_parser = parse_mac)]
     pub src_mac: Option<[u8; 6]>,
+    /// A progress bar on standard error (on a terminal).
+    #[arg(long)]
     pub progress: bool,
+    /// One CSV line per frame sent (index = IPv4 identification, class, microphone, destination, time).
+    #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
 }
 

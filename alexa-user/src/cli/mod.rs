@@ -195,34 +195,7 @@ pub enum Command {
     #[cfg(feature = "lab")]
     /// Send the device's frames of a capture (those in LABELS.csv) out of an
     /// interface in real time, long idle gaps shortened (docs/demo.md).
-    Replay {
-        /// The capture to replay (pcap or pcapng).
-        capture: PathBuf,
-        /// Which frames are the device's, with their class and microphone state.
-        #[arg(long, value_name = "LABELS.csv")]
-        labels: PathBuf,
-        /// Interface to send on (the device's side of the link).
-        #[arg(long)]
-        iface: String,
-        /// Tell the agent there when the labels' microphone state changes.
-        #[arg(long, value_name = "PATH")]
-        control_socket: Option<PathBuf>,
-        /// Idle gaps longer than this are shortened to it.
-        #[arg(long, value_name = "MS", default_value_t = crate::replay::DEFAULT_GAP_CAP.as_millis() as u64)]
-        gap_cap_ms: u64,
-        /// Destination MAC for unicast frames (default: the capture's).
-        #[arg(long, value_name = "MAC", value_parser = lab::parse_mac)]
-        dst_mac: Option<[u8; 6]>,
-        /// Source MAC (default: the capture's).
-        #[arg(long, value_name = "MAC", value_parser = lab::parse_mac)]
-        src_mac: Option<[u8; 6]>,
-        /// A progress bar on standard error (on a terminal).
-        #[arg(long)]
-        progress: bool,
-        /// One CSV line per frame sent (index = IPv4 identification, class, microphone, destination, time).
-        #[arg(long, value_name = "FILE")]
-        record: Option<PathBuf>,
-    },
+    Replay(lab::ReplayArgs),
     #[cfg(feature = "lab")]
     /// Count the frames of a replay arriving on an interface, by IPv4
     /// identification, until SIGINT or SIGTERM; writes them as JSON.
@@ -397,27 +370,7 @@ fn dispatch(cli: Cli) -> Result<()> {
             &out,
         ),
         #[cfg(feature = "lab")]
-        Command::Replay {
-            capture,
-            labels,
-            iface,
-            control_socket,
-            gap_cap_ms,
-            dst_mac,
-            src_mac,
-            progress,
-            record,
-        } => lab::replay(lab::ReplayArgs {
-            capture,
-            labels,
-            iface,
-            control_socket,
-            gap_cap_ms,
-            dst_mac,
-            src_mac,
-            progress,
-            record,
-        }),
+        Command::Replay(args) => lab::replay(args),
         #[cfg(feature = "lab")]
         Command::Arrivals { iface, device, out } => lab::arrivals(&iface, device, &out),
         #[cfg(feature = "lab")]

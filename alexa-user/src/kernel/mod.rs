@@ -15,7 +15,6 @@ use std::{
 use alexa_common::{
     action, counter, device_filter_bit, maps, mode, policy, stat_index, ClassStat, Config, Node,
     CONFIG_INITIALIZED, DEVICE_CAPACITY, MODEL_SLOTS, NUM_CLASSES, PROGRAM_NAME, TREE_CAPACITY,
-    UNCLASSIFIED,
 };
 use anyhow::{anyhow, bail, Context as _, Result};
 use aya::{
@@ -182,10 +181,6 @@ impl Classifier {
         f(&mut c);
         config.set(0, c, 0)?;
         Ok(())
-    }
-
-    pub fn set_mode(&mut self, m: u32) -> Result<()> {
-        self.update_config(|c| c.mode = m)
     }
 
     /// The action per class id.
@@ -457,21 +452,6 @@ impl Classifier {
                 }
             }
         }
-        Ok(out)
-    }
-
-    /// Per-class packets and bytes whatever the action; the last entry
-    /// counts packets no model classified.
-    pub fn class_stats(&self) -> Result<[ClassStat; NUM_CLASSES + 1]> {
-        let by_action = self.class_action_stats()?;
-        let mut out = [ClassStat::default(); NUM_CLASSES + 1];
-        for (slot, row) in out.iter_mut().zip(by_action.iter()) {
-            for s in row {
-                slot.packets += s.packets;
-                slot.bytes += s.bytes;
-            }
-        }
-        debug_assert_eq!(out.len(), UNCLASSIFIED as usize + 1);
         Ok(out)
     }
 

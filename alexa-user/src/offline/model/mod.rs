@@ -158,21 +158,5 @@ pub fn classify_dataset(model: &Model, dataset: &Path, out: &Path) -> Result<(u6
     Ok((rows, confusion))
 }
 
-#[cfg(feature = "lab")]
-/// The parameters of the shipped `models/echo.json`.
-pub fn echo_options() -> train::TrainOptions {
-    train::TrainOptions::default()
-}
-
-#[cfg(feature = "lab")]
-/// The last two steps of making `models/echo.json` (after `simulate --seed 1`,
-/// `extract --labels` and `prepare`): train on `prepared` with
-/// [`echo_options`] and write the model to `out`.
-pub fn train_default_model(prepared: &Path, out: &Path) -> Result<train::Trained> {
-    let t = train::train_file(prepared, &echo_options())?;
-    file::save(t.file(), out)?;
-    Ok(t)
-}
-
 #[cfg(all(test, feature = "lab"))]
 mod tests;
