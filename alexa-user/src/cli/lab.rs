@@ -105,7 +105,7 @@ pub fn train(
                 t.model.predict(&train::row_features(&r.values)),
             );
         }
-        model::write_report(dir, &t.model, &c, "training set")?;
+        figures::model::write_report(dir, &t.model, &c, "training set")?;
     }
     Ok(())
 }
@@ -167,7 +167,7 @@ pub fn evaluate(model_path: &Path, dataset: &Path, report: Option<&Path>) -> Res
         let what = dataset
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        model::write_report(dir, &m, &c, &what)?;
+        figures::model::write_report(dir, &m, &c, &what)?;
     }
     println!("{}", c.report());
     Ok(())

@@ -2,10 +2,13 @@
 //! with the same numbers as tables. The "after down-sampling" figures use
 //! the same seeded selection of `ack` rows as `alexa prepare`.
 //!
-//! Text is drawn with DejaVu Sans, embedded (assets/DejaVuSans.ttf, its
-//! licence beside it), so no system font is needed.
+//! The model's figures (confusion matrix, feature importances) are in
+//! [`model`]; every figure's text is the embedded DejaVu Sans ([`font`]).
 
-use std::{collections::BTreeMap, fmt::Write as _, io::Write as _, path::Path, sync::Once};
+pub mod font;
+pub mod model;
+
+use std::{collections::BTreeMap, fmt::Write as _, io::Write as _, path::Path};
 
 use alexa_common::CLASS_NAMES;
 use anyhow::{bail, Context as _, Result};
@@ -16,16 +19,6 @@ use crate::{
     offline::prepare::PrepareOptions,
     util::atomic_file::AtomicFile,
 };
-
-static FONT: &[u8] = include_bytes!("../../../assets/DejaVuSans.ttf");
-static REGISTER: Once = Once::new();
-
-fn register_font() {
-    REGISTER.call_once(|| {
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, FONT);
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Bold, FONT);
-    });
-}
 
 /// The columns the figures need, per row.
 #[derive(Clone, Debug)]
@@ -215,7 +208,7 @@ type Bars<'a> = &'a [(String, f64)];
 
 /// A bar chart with the value written above each bar.
 fn bar_chart(path: &Path, title: &str, x_desc: &str, y_desc: &str, bars: Bars<'_>) -> Result<()> {
-    register_font();
+    font::register();
     let root = BitMapBackend::new(path, (1000, 620)).into_drawing_area();
     root.fill(&WHITE)?;
     let max = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1.0) * 1.15;
@@ -263,7 +256,7 @@ fn bar_chart(path: &Path, title: &str, x_desc: &str, y_desc: &str, bars: Bars<'_
 
 /// Figure 7: mean length per class (bar) with the 10th-90th percentile range.
 fn length_chart(path: &Path, s: &Summary) -> Result<()> {
-    register_font();
+    font::register();
     let root = BitMapBackend::new(path, (1100, 620)).into_drawing_area();
     root.fill(&WHITE)?;
     let max = s.length.iter().map(|l| l.3).fold(0.0, f64::max).max(1.0) * 1.15;
@@ -322,7 +315,7 @@ fn length_chart(path: &Path, s: &Summary) -> Result<()> {
 
 /// Figure 8: justified / not_justified by microphone state, grouped bars.
 fn microphone_chart(path: &Path, s: &Summary) -> Result<()> {
-    register_font();
+    font::register();
     let root = BitMapBackend::new(path, (1000, 620)).into_drawing_area();
     root.fill(&WHITE)?;
     let max = s

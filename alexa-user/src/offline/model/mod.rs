@@ -1,5 +1,5 @@
 //! The decision-tree model: training (`train`), the kernel form (`compile`),
-//! MODEL.json (`file`), evaluation (`evaluate`, `report`) and classifying a
+//! MODEL.json (`file`), evaluation (`evaluate`; its figures are `offline::figures::model`) and classifying a
 //! capture in user space with the same compiled walk the kernel runs.
 //! docs/model.md documents the schema and the choices. Training, cross
 //! validation and the figures are lab tools (the `lab` feature).
@@ -12,8 +12,6 @@ pub mod crossval;
 pub mod embedded;
 pub mod evaluate;
 pub mod file;
-#[cfg(feature = "lab")]
-pub mod report;
 pub mod safety;
 #[cfg(feature = "lab")]
 pub mod train;
@@ -44,28 +42,6 @@ pub fn evaluate_file(model: &Model, dataset: &Path) -> Result<Confusion> {
         c.add(r.class.unwrap_or(0), p);
     }
     Ok(c)
-}
-
-#[cfg(feature = "lab")]
-/// Writes the confusion matrix and feature importance PNGs into `dir`.
-pub fn write_report(dir: &Path, model: &Model, c: &Confusion, what: &str) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
-    let title = format!(
-        "{what}: accuracy {:.4}, macro-F1 {:.4}",
-        c.accuracy(),
-        c.macro_f1()
-    );
-    let a = report::confusion_png(dir, c, &title)?;
-    let imp: Vec<(String, f64)> = model
-        .file
-        .training
-        .feature_importance
-        .iter()
-        .map(|(k, v)| (k.clone(), *v))
-        .collect();
-    let b = report::importance_png(dir, &imp, "feature importance (training)")?;
-    eprintln!("alexa: wrote {} and {}", a.display(), b.display());
-    Ok(())
 }
 
 /// `alexa classify`: the contract's columns plus `predicted`, one row per

@@ -1,36 +1,17 @@
 //! PNG figures for `--report DIR`: the confusion matrix and the feature
 //! importances. Drawn with plotters into memory, encoded as PNG and written
-//! through `AtomicFile`. Text uses DejaVu Sans (Debian: fonts-dejavu-core).
+//! through `AtomicFile`. Text uses the embedded DejaVu Sans (`font`).
 
-use std::{
-    path::{Path, PathBuf},
-    sync::OnceLock,
-};
+use std::path::{Path, PathBuf};
 
 use alexa_common::{CLASS_NAMES, NUM_CLASSES};
 use anyhow::{bail, Context as _, Result};
 use plotters::prelude::*;
-use plotters::style::{register_font, FontStyle};
 
-use super::evaluate::Confusion;
+use crate::offline::model::{evaluate::Confusion, Model};
 use crate::util::atomic_file::AtomicFile;
 
-pub const FONT_PATH: &str = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
 const FONT: &str = "sans-serif";
-
-/// Registers DejaVu Sans as plotters' "sans-serif" (once); the bench's plots use it too.
-pub fn init_font() -> Result<()> {
-    static DONE: OnceLock<std::result::Result<(), String>> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let bytes = std::fs::read(FONT_PATH).map_err(|e| {
-            format!("{FONT_PATH}: cannot read the report font ({e}); install the Debian package fonts-dejavu-core")
-        })?;
-        let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-        register_font(FONT, FontStyle::Normal, bytes).map_err(|_| format!("{FONT_PATH}: not a usable TrueType font"))
-    })
-    .clone()
-    .map_err(anyhow::Error::msg)
-}
 
 fn write_png(
     path: &Path,
@@ -38,7 +19,7 @@ fn write_png(
     h: u32,
     draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, plotters::coord::Shift>) -> Result<()>,
 ) -> Result<()> {
-    init_font()?;
+    super::font::register();
     let mut buf = vec![0u8; (w * h * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
@@ -197,4 +178,47 @@ pub fn importance_png(dir: &Path, importance: &[(String, f64)], title: &str) -> 
         Ok(())
     })?;
     Ok(path)
+}
+
+/// Writes the confusion matrix and feature importance PNGs into `dir`.
+pub fn write_report(dir: &Path, model: &Model, c: &Confusion, what: &str) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create", dir.display()))?;
+    let title = format!(
+        "{what}: accuracy {:.4}, macro-F1 {:.4}",
+        c.accuracy(),
+        c.macro_f1()
+    );
+    let a = confusion_png(dir, c, &title)?;
+    let imp: Vec<(String, f64)> = model
+        .file
+        .training
+        .feature_importance
+        .iter()
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    let b = importance_png(dir, &imp, "feature importance (training)")?;
+    eprintln!("alexa: wrote {} and {}", a.display(), b.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn report_writes_both_pngs() {
+        let dir = std::env::temp_dir().join(format!("alexa-figures-model-{}", std::process::id()));
+        let m = crate::offline::model::embedded::echo().unwrap();
+        let mut c = Confusion::default();
+        for (truth, predicted) in [(0, 0), (1, 1), (6, 6), (6, 5), (5, 5), (2, 2)] {
+            c.add(truth, predicted);
+        }
+        write_report(&dir, &m, &c, "test").unwrap();
+        for name in ["confusion_matrix.png", "feature_importance.png"] {
+            let png = std::fs::read(dir.join(name)).unwrap();
+            assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+            assert!(png.len() > 5_000, "{name} is {} bytes", png.len());
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
