@@ -8,10 +8,7 @@ use std::path::{Path, PathBuf};
 use alexa_common::{class_id, Feature, Features, NUM_FEATURES};
 use anyhow::{bail, Context as _, Result};
 
-use crate::{
-    offline::csv::{csv_reason, record_line},
-    util::text::one_line,
-};
+use crate::{offline::csv::Records, util::text::one_line};
 
 /// One dataset row: the integer features present in the file, and the class.
 #[derive(Clone, Debug, PartialEq)]
@@ -76,11 +73,8 @@ pub fn read_records_from(
     input: impl std::io::Read,
     mut each: impl FnMut(&Columns, DatasetRow, &csv::StringRecord) -> Result<()>,
 ) -> Result<Columns> {
-    let mut reader = csv::ReaderBuilder::new().from_reader(input);
-    let header = reader
-        .headers()
-        .with_context(|| format!("{}: line 1: cannot read the header", path.display()))?
-        .clone();
+    let mut records = Records::from_reader(path, input)?;
+    let header = records.header().clone();
     let mut cols = Columns {
         all: header.iter().map(str::to_owned).collect(),
         ..Columns::default()
@@ -98,18 +92,7 @@ pub fn read_records_from(
             path.display()
         );
     }
-    let mut record = csv::StringRecord::new();
-    let mut line = 1u64;
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(e) => {
-                let at = record_line(e.position(), line);
-                bail!("{}: line {at}: {}", path.display(), csv_reason(&e));
-            }
-        }
-        line = record_line(record.position(), line);
+    while let Some((line, record)) = records.next_record()? {
         let mut values = [0u64; NUM_FEATURES];
         for f in Feature::ALL {
             let Some(i) = cols.features[f as usize] else {

@@ -8,10 +8,7 @@ use alexa_common::class_id;
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    offline::csv::{csv_reason, record_line},
-    util::text::one_line,
-};
+use crate::{offline::csv::Records, util::text::one_line};
 
 pub const LABEL_COLUMNS: [&str; 5] = ["frame", "timestamp", "context", "microphone", "class"];
 
@@ -46,36 +43,18 @@ pub fn read_labels(path: &Path) -> Result<Vec<CheckedLabel>> {
 
 /// [`read_labels`] from any reader; `path` only names it in errors.
 pub fn read_labels_from(path: &Path, input: impl std::io::Read) -> Result<Vec<CheckedLabel>> {
-    let mut reader = csv::ReaderBuilder::new().from_reader(input);
-    let header = reader
-        .headers()
-        .with_context(|| format!("{}: line 1: cannot read the header", path.display()))?;
-    if header.iter().collect::<Vec<_>>() != LABEL_COLUMNS {
+    let mut records = Records::from_reader(path, input)?;
+    if records.header().iter().collect::<Vec<_>>() != LABEL_COLUMNS {
         bail!(
             "{}: line 1: header must be `{}`",
             path.display(),
             LABEL_COLUMNS.join(",")
         );
     }
-    let header = header.clone();
     let mut out = Vec::new();
     let mut last = 0;
-    let mut record = csv::StringRecord::new();
-    let mut line = 1;
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => line = record_line(record.position(), line),
-            Err(e) => bail!(
-                "{}: line {}: {}",
-                path.display(),
-                record_line(e.position(), line),
-                csv_reason(&e)
-            ),
-        }
-        let label: Label = record
-            .deserialize(Some(&header))
-            .map_err(|e| anyhow::anyhow!("{}: line {line}: {}", path.display(), csv_reason(&e)))?;
+    while let Some((line, _)) = records.next_record()? {
+        let label: Label = records.deserialize()?;
         let class = class_id(&label.class).with_context(|| {
             format!(
                 "{}: line {line}: unknown class `{}`",

@@ -10,11 +10,7 @@ use anyhow::{bail, Context as _, Result};
 use rand::{seq::index::sample, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::{
-    offline::csv::{csv_reason, record_line},
-    util::atomic_file::AtomicFile,
-    util::text::one_line,
-};
+use crate::{offline::csv::Records, util::atomic_file::AtomicFile, util::text::one_line};
 
 /// Columns `prepare` drops.
 pub const DROPPED: [&str; 3] = ["date", "dstip", "synchronized"];
@@ -67,29 +63,6 @@ impl Prepared {
     }
 }
 
-fn open(path: &Path) -> Result<(csv::Reader<std::fs::File>, csv::StringRecord)> {
-    let mut r = csv::ReaderBuilder::new()
-        .from_path(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    let h = r
-        .headers()
-        .with_context(|| format!("{}: line 1: cannot read the header", path.display()))?
-        .clone();
-    Ok((r, h))
-}
-
-fn next(
-    r: &mut csv::Reader<std::fs::File>,
-    rec: &mut csv::StringRecord,
-    path: &Path,
-    line: u64,
-) -> Result<bool> {
-    r.read_record(rec).map_err(|e| {
-        let at = record_line(e.position(), line);
-        anyhow::anyhow!("{}: line {at}: {}", path.display(), csv_reason(&e))
-    })
-}
-
 fn is_nan(cell: &str) -> bool {
     let c = cell.trim();
     c.is_empty() || c.eq_ignore_ascii_case("nan")
@@ -113,21 +86,18 @@ pub fn prepare(input: &Path, out: &Path, opts: &PrepareOptions) -> Result<Prepar
         bail!("--ack-keep must be between 0 and 1, not {}", opts.ack_keep);
     }
     // Pass 1: check the header, count the classes and the ack rows.
-    let (mut r, header) = open(input)?;
-    let class_col = header
-        .iter()
-        .position(|h| h == "class")
+    let mut r = Records::open(input)?;
+    let header = r.header().clone();
+    let class_col = r
+        .column("class")
         .with_context(|| format!("{}: line 1: no `class` column", input.display()))?;
-    let ct_col = header.iter().position(|h| h == "content_type");
+    let ct_col = r.column("content_type");
     let keep_cols: Vec<usize> = (0..header.len())
         .filter(|i| !DROPPED.contains(&&header[*i]))
         .collect();
     let mut res = Prepared::default();
-    let mut rec = csv::StringRecord::new();
     let mut acks = 0usize;
-    let mut line = 1;
-    while next(&mut r, &mut rec, input, line)? {
-        line = record_line(rec.position(), line);
+    while let Some((line, rec)) = r.next_record()? {
         let class = rec.get(class_col).unwrap_or("").trim();
         if !class.is_empty() && class_id(class).is_none() {
             bail!(
@@ -156,7 +126,7 @@ pub fn prepare(input: &Path, out: &Path, opts: &PrepareOptions) -> Result<Prepar
     let keep = ack_keep_mask(acks, opts);
 
     // Pass 2: write.
-    let (mut r, _) = open(input)?;
+    let mut r = Records::open(input)?;
     let mut file = AtomicFile::create(out)?;
     {
         let mut w = csv::Writer::from_writer(file.writer());
@@ -164,10 +134,8 @@ pub fn prepare(input: &Path, out: &Path, opts: &PrepareOptions) -> Result<Prepar
         w.write_record(&out_header)
             .with_context(|| format!("{}: cannot write", out.display()))?;
         let mut ack_i = 0usize;
-        let mut line = 1;
         let mut cells: Vec<String> = Vec::with_capacity(keep_cols.len());
-        while next(&mut r, &mut rec, input, line)? {
-            line = record_line(rec.position(), line);
+        while let Some((_, rec)) = r.next_record()? {
             let class = rec.get(class_col).unwrap_or("").trim();
             if class == "ack" {
                 ack_i += 1;

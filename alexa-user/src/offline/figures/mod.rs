@@ -15,9 +15,7 @@ use anyhow::{bail, Context as _, Result};
 use plotters::prelude::*;
 
 use crate::{
-    offline::csv::{csv_reason, record_line},
-    offline::prepare::PrepareOptions,
-    util::atomic_file::AtomicFile,
+    offline::csv::Records, offline::prepare::PrepareOptions, util::atomic_file::AtomicFile,
 };
 
 /// The columns the figures need, per row.
@@ -51,15 +49,8 @@ pub struct Summary {
 }
 
 fn read(path: &Path) -> Result<(Vec<String>, Vec<Row>)> {
-    let mut r = csv::ReaderBuilder::new()
-        .from_path(path)
-        .with_context(|| format!("{}: cannot read", path.display()))?;
-    let header: Vec<String> = r
-        .headers()
-        .with_context(|| format!("{}: line 1: cannot read the header", path.display()))?
-        .iter()
-        .map(str::to_owned)
-        .collect();
+    let mut r = Records::open(path)?;
+    let header: Vec<String> = r.header().iter().map(str::to_owned).collect();
     let find = |n: &str| header.iter().position(|h| h == n);
     let need = [
         "class",
@@ -77,13 +68,7 @@ fn read(path: &Path) -> Result<(Vec<String>, Vec<Row>)> {
     let idx: Vec<usize> = need.iter().map(|n| find(n).unwrap_or(0)).collect();
     let sync = find("synchronized");
     let mut rows = Vec::new();
-    let mut line = 1;
-    for rec in r.records() {
-        let rec = rec.map_err(|e| {
-            let at = record_line(e.position(), line);
-            anyhow::anyhow!("{}: line {at}: {}", path.display(), csv_reason(&e))
-        })?;
-        line = record_line(rec.position(), line);
+    while let Some((line, rec)) = r.next_record()? {
         let num = |i: usize, name: &str| -> Result<f64> {
             let c = rec.get(i).unwrap_or("").trim();
             if c.is_empty() || c.eq_ignore_ascii_case("nan") {
