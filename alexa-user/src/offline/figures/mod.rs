@@ -18,6 +18,21 @@ use crate::{
     offline::csv::Records, offline::prepare::PrepareOptions, util::atomic_file::AtomicFile,
 };
 
+type Canvas<'a> = DrawingArea<BitMapBackend<'a>, plotters::coord::Shift>;
+
+/// A white figure of `size` pixels, to be written to `path` by [`save`].
+fn canvas(path: &Path, size: (u32, u32)) -> Result<Canvas<'_>> {
+    font::register();
+    let root = BitMapBackend::new(path, size).into_drawing_area();
+    root.fill(&WHITE)?;
+    Ok(root)
+}
+
+fn save(root: &Canvas<'_>, path: &Path) -> Result<()> {
+    root.present()
+        .with_context(|| format!("{}: cannot write", path.display()))
+}
+
 /// The columns the figures need, per row.
 #[derive(Clone, Debug)]
 struct Row {
@@ -193,9 +208,7 @@ type Bars<'a> = &'a [(String, f64)];
 
 /// A bar chart with the value written above each bar.
 fn bar_chart(path: &Path, title: &str, x_desc: &str, y_desc: &str, bars: Bars<'_>) -> Result<()> {
-    font::register();
-    let root = BitMapBackend::new(path, (1000, 620)).into_drawing_area();
-    root.fill(&WHITE)?;
+    let root = canvas(path, (1000, 620))?;
     let max = bars.iter().map(|b| b.1).fold(0.0, f64::max).max(1.0) * 1.15;
     let n = bars.len() as f64;
     let mut chart = ChartBuilder::on(&root)
@@ -234,16 +247,12 @@ fn bar_chart(path: &Path, title: &str, x_desc: &str, y_desc: &str, bars: Bars<'_
             ("sans-serif", 17),
         )
     }))?;
-    root.present()
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
+    save(&root, path)
 }
 
 /// Figure 7: mean length per class (bar) with the 10th-90th percentile range.
 fn length_chart(path: &Path, s: &Summary) -> Result<()> {
-    font::register();
-    let root = BitMapBackend::new(path, (1100, 620)).into_drawing_area();
-    root.fill(&WHITE)?;
+    let root = canvas(path, (1100, 620))?;
     let max = s.length.iter().map(|l| l.3).fold(0.0, f64::max).max(1.0) * 1.15;
     let n = s.length.len() as f64;
     let names: Vec<String> = s.length.iter().map(|l| l.0.clone()).collect();
@@ -293,16 +302,12 @@ fn length_chart(path: &Path, s: &Summary) -> Result<()> {
             ("sans-serif", 16),
         )
     }))?;
-    root.present()
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
+    save(&root, path)
 }
 
 /// Figure 8: justified / not_justified by microphone state, grouped bars.
 fn microphone_chart(path: &Path, s: &Summary) -> Result<()> {
-    font::register();
-    let root = BitMapBackend::new(path, (1000, 620)).into_drawing_area();
-    root.fill(&WHITE)?;
+    let root = canvas(path, (1000, 620))?;
     let max = s
         .microphone
         .iter()
@@ -358,9 +363,7 @@ fn microphone_chart(path: &Path, s: &Summary) -> Result<()> {
         .border_style(BLACK)
         .label_font(("sans-serif", 18))
         .draw()?;
-    root.present()
-        .with_context(|| format!("{}: cannot write", path.display()))?;
-    Ok(())
+    save(&root, path)
 }
 
 fn to_bars(v: &[(String, u64)]) -> Vec<(String, f64)> {
