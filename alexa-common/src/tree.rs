@@ -9,8 +9,8 @@
 //! input (docs/model.md).
 
 use crate::{
-    contract::{class, IPPROTO_UDP},
-    event::Features,
+    contract::{Class, IPPROTO_UDP},
+    features::Features,
 };
 
 /// `Node::feature` of a leaf.
@@ -23,9 +23,6 @@ pub const TREE_CAPACITY: u32 = 4096;
 /// `TREE_MAX_DEPTH + 1` nodes, so its loop has a constant bound the eBPF
 /// verifier accepts.
 pub const TREE_MAX_DEPTH: u32 = 32;
-
-/// Name of the kernel's array map holding the nodes.
-pub const TREE_MAP: &str = "TREE";
 
 /// One node of a compiled tree: 24 bytes, every byte spelled out.
 #[repr(C)]
@@ -40,7 +37,7 @@ pub struct Node {
     pub right: u32,
     /// Feature id (`contract::Feature`) compared by a split, [`LEAF`] in a leaf.
     pub feature: u8,
-    /// Class id (`contract::CLASS_NAMES`) of a leaf; 0 in a split.
+    /// [`Class`] number of a leaf; 0 in a split.
     pub class: u8,
     pub _pad: [u8; 6],
 }
@@ -126,7 +123,7 @@ pub fn classify(nodes: impl Fn(u32) -> Option<Node>, features: &Features) -> Opt
         None => 0x100,
     };
     if features.proto == IPPROTO_UDP {
-        Some(class::NOT_RELEVANT)
+        Some(Class::NotRelevant as u8)
     } else if walked > 0xff {
         None
     } else {
@@ -137,12 +134,6 @@ pub fn classify(nodes: impl Fn(u32) -> Option<Node>, features: &Features) -> Opt
 /// [`classify`] over a slice (user space, tests).
 pub fn classify_slice(nodes: &[Node], features: &Features) -> Option<u8> {
     classify(|i| nodes.get(i as usize).copied(), features)
-}
-
-#[cfg(feature = "user")]
-mod pod {
-    // SAFETY: #[repr(C)], integers and a byte array only, padding spelled out.
-    unsafe impl aya::Pod for super::Node {}
 }
 
 #[cfg(test)]

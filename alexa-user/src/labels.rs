@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use alexa_common::class_id;
+use alexa_common::Class;
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
@@ -73,7 +73,7 @@ pub fn read_labels_from(path: &Path, input: impl std::io::Read) -> Result<Vec<Ch
         let label: Label = record
             .deserialize(Some(&header))
             .map_err(|e| anyhow::anyhow!("{}: line {line}: {}", path.display(), csv_reason(&e)))?;
-        let class = class_id(&label.class).with_context(|| {
+        let class = label.class.parse::<Class>().ok().with_context(|| {
             format!(
                 "{}: line {line}: unknown class `{}`",
                 path.display(),
@@ -94,7 +94,7 @@ pub fn read_labels_from(path: &Path, input: impl std::io::Read) -> Result<Vec<Ch
         out.push(CheckedLabel {
             frame: label.frame,
             microphone: label.microphone == 1,
-            class,
+            class: class as u8,
             line,
         });
     }

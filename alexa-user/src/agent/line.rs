@@ -7,10 +7,10 @@
 
 use std::{io::Write as _, time::Instant};
 
-use alexa_common::{class_name, flag, Event, CLASS_NONE};
+use alexa_common::{class_name, policy::flag, Event, CLASS_NONE};
 use anyhow::Result;
 
-use super::{policy, WallClock};
+use super::WallClock;
 use crate::record::{date_bytes, ip_from_mapped, model_hex};
 
 /// What a verdict line says besides the event: where it was seen and by
@@ -131,7 +131,7 @@ pub fn log_line(ev: &Event, meta: &LineMeta, out: &mut Vec<u8>) -> Result<()> {
         out.extend_from_slice(b",\"model\":null");
     }
     out.extend_from_slice(b",\"action\":\"");
-    out.extend_from_slice(policy::action_name(ev.action).as_bytes());
+    out.extend_from_slice(ev.action().name().as_bytes());
     out.push(b'"');
     if ev.flags & flag::QUARANTINE != 0 {
         out.extend_from_slice(b",\"quarantine\":true");
@@ -186,7 +186,7 @@ mod tests {
     fn oracle(ev: &Event, meta: &LineMeta) -> serde_json::Value {
         let row = event_row(ev, &meta.clock);
         let mut json = row.json();
-        json.action = Some(policy::action_name(ev.action));
+        json.action = Some(ev.action().name());
         json.quarantine = ev.flags & flag::QUARANTINE != 0;
         json.would_drop = ev.flags & flag::WOULD_DROP != 0;
         let line = Oracle {

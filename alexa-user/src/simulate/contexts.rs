@@ -15,12 +15,13 @@
 
 use std::net::Ipv4Addr;
 
+use alexa_common::Class;
 use rand::Rng;
 
 use super::{
     calibration::*,
     frames::{Host, ACK, FIN, PSH, RST, SYN},
-    hosts, tls, Conn, Context, Sim, APP,
+    hosts, tls, Conn, Context, Sim, SimClass, APP,
 };
 
 const MS: u64 = 1_000;
@@ -88,7 +89,7 @@ fn app_record(sim: &mut Sim, total: usize) -> Vec<u8> {
 }
 
 /// One record in one segment, sized so the frame is `frame` bytes.
-fn send_record(sim: &mut Sim, c: &mut Conn, t: u64, frame: usize, class: &str) -> u64 {
+fn send_record(sim: &mut Sim, c: &mut Conn, t: u64, frame: usize, class: SimClass) -> u64 {
     let len = payload_for(c, frame).min(MSS);
     let rec = app_record(sim, len);
     sim.dev_tcp(c, t, ACK | PSH, &rec, class)
@@ -97,7 +98,7 @@ fn send_record(sim: &mut Sim, c: &mut Conn, t: u64, frame: usize, class: &str) -
 /// One record of `total` bytes over as many segments as it needs: the
 /// segments before its last end no record (TCP, `not_relevant` by the
 /// published rules); the last gets `class`. Returns the last one's time.
-fn send_spanning(sim: &mut Sim, c: &mut Conn, t: u64, total: usize, class: &str) -> u64 {
+fn send_spanning(sim: &mut Sim, c: &mut Conn, t: u64, total: usize, class: SimClass) -> u64 {
     let rec = app_record(sim, total);
     let mut t = t;
     let n = rec.len().div_ceil(MSS);
@@ -109,7 +110,7 @@ fn send_spanning(sim: &mut Sim, c: &mut Conn, t: u64, total: usize, class: &str)
         let (flags, cls) = if last {
             (ACK | PSH, class)
         } else {
-            (ACK, "not_relevant")
+            (ACK, Class::NotRelevant.into())
         };
         sim.dev_tcp(c, t, flags, seg, cls);
     }
@@ -134,7 +135,7 @@ fn srv_bytes(sim: &mut Sim, c: &mut Conn, t: u64, bytes: usize) -> u64 {
 fn ack_answer(sim: &mut Sim, c: &mut Conn, t: u64, after: u64) -> u64 {
     let bytes = sim.rng.gen_range(40..400);
     srv_bytes(sim, c, t, bytes);
-    sim.dev_tcp(c, t + after, ACK, &[], "ack")
+    sim.dev_tcp(c, t + after, ACK, &[], Class::Ack)
 }
 
 fn server(last: u8) -> Host {
@@ -164,11 +165,11 @@ pub fn run(sim: &mut Sim) {
 /// SYN (`retransmit` by the published rules: no ACK flag), SYN-ACK, ACK;
 /// returns the ACK's time.
 fn open_tcp(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64) -> u64 {
-    sim.dev_tcp(c, t, SYN, &[], "retransmit");
+    sim.dev_tcp(c, t, SYN, &[], Class::Retransmit);
     let r = rt(sim, rtt);
     sim.srv_tcp(c, t + r, SYN | ACK, &[]);
     let d = sim.rng.gen_range(50..400);
-    sim.dev_tcp(c, t + r + d, ACK, &[], "ack")
+    sim.dev_tcp(c, t + r + d, ACK, &[], Class::Ack)
 }
 
 /// The server's handshake flight of `k` segments from `t`; the Echo acks
@@ -189,7 +190,7 @@ fn flight(sim: &mut Sim, c: &mut Conn, t: u64, k: u32) -> u64 {
         } else {
             sim.rng.gen_range(300..2_000)
         };
-        last = sim.dev_tcp(c, t + d, ACK, &[], "ack");
+        last = sim.dev_tcp(c, t + d, ACK, &[], Class::Ack);
         t = last + sim.rng.gen_range(10..200);
     }
     last
@@ -201,7 +202,7 @@ fn flight(sim: &mut Sim, c: &mut Conn, t: u64, k: u32) -> u64 {
 fn tls_full(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64, hello: usize, plain: bool) -> u64 {
     let ch = tls::client_hello(payload_for(c, hello), false, &mut sim.rng);
     let at = t + hello_lag(sim);
-    let t = sim.dev_tcp(c, at, ACK | PSH, &ch, "handshake");
+    let t = sim.dev_tcp(c, at, ACK | PSH, &ch, Class::Handshake);
     let k = if plain {
         sim.rng.gen_range(3..=4)
     } else {
@@ -211,24 +212,24 @@ fn tls_full(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64, hello: usize, plain: 
     let t = flight(sim, c, t + r, k);
     let t = t + us(sample(KEY_EXCHANGE_MS, &mut sim.rng));
     let cke = tls::record(tls::HANDSHAKE, 75, &mut sim.rng);
-    let t = sim.dev_tcp(c, t, ACK | PSH, &cke, "handshake");
+    let t = sim.dev_tcp(c, t, ACK | PSH, &cke, Class::Handshake);
     let ccs = tls::record(tls::CHANGE_CIPHER_SPEC, 6, &mut sim.rng);
     let fin = tls::record(tls::HANDSHAKE, 45, &mut sim.rng);
     let t = if !plain && sim.rng.gen_bool(CCS_FIN_TOGETHER_P) {
         let mut both = ccs;
         both.extend(fin);
         let when = t + tiny(sim);
-        sim.dev_tcp(c, when, ACK | PSH, &both, "handshake")
+        sim.dev_tcp(c, when, ACK | PSH, &both, Class::Handshake)
     } else {
         let when = t + tiny(sim);
-        let t = sim.dev_tcp(c, when, ACK | PSH, &ccs, "handshake");
+        let t = sim.dev_tcp(c, when, ACK | PSH, &ccs, Class::Handshake);
         let when = t + tiny(sim);
-        sim.dev_tcp(c, when, ACK | PSH, &fin, "handshake")
+        sim.dev_tcp(c, when, ACK | PSH, &fin, Class::Handshake)
     };
     let r = rt(sim, rtt);
     srv_bytes(sim, c, t + r, 200);
     let when = t + r + sim.rng.gen_range(50..400);
-    let t = sim.dev_tcp(c, when, ACK, &[], "ack");
+    let t = sim.dev_tcp(c, when, ACK, &[], Class::Ack);
     if plain {
         return t;
     }
@@ -236,7 +237,7 @@ fn tls_full(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64, hello: usize, plain: 
     flight.extend(tls::record(tls::HANDSHAKE, 45, &mut sim.rng));
     sim.srv_tcp(c, t + 100, ACK | PSH, &flight);
     let when = t + 100 + sim.rng.gen_range(50..500);
-    sim.dev_tcp(c, when, ACK, &[], "ack")
+    sim.dev_tcp(c, when, ACK, &[], Class::Ack)
 }
 
 /// An abbreviated-looking handshake (content delivery): a ~210-byte
@@ -245,7 +246,7 @@ fn tls_full(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64, hello: usize, plain: 
 fn tls_cdn(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64, hello: usize) -> u64 {
     let ch = tls::client_hello(payload_for(c, hello), true, &mut sim.rng);
     let at = t + hello_lag(sim);
-    let t = sim.dev_tcp(c, at, ACK | PSH, &ch, "handshake");
+    let t = sim.dev_tcp(c, at, ACK | PSH, &ch, Class::Handshake);
     let r = rt(sim, rtt);
     let k = sim.rng.gen_range(3..=5);
     let t = flight(sim, c, t + r, k);
@@ -253,13 +254,13 @@ fn tls_cdn(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64, hello: usize) -> u64 {
     let mut all = tls::record(tls::HANDSHAKE, 75, &mut sim.rng);
     all.extend(tls::record(tls::CHANGE_CIPHER_SPEC, 6, &mut sim.rng));
     all.extend(tls::record(tls::HANDSHAKE, 45, &mut sim.rng));
-    sim.dev_tcp(c, t, ACK | PSH, &all, "handshake")
+    sim.dev_tcp(c, t, ACK | PSH, &all, Class::Handshake)
 }
 
 /// The Echo closes: FIN (an `ack` by the published rules: ACK flag, no
 /// payload), the server's FIN, the last ACK.
 fn close(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64) -> u64 {
-    let t = sim.dev_tcp(c, t, FIN | ACK, &[], "ack");
+    let t = sim.dev_tcp(c, t, FIN | ACK, &[], Class::Ack);
     let r = rt(sim, rtt);
     if sim.rng.gen_bool(RST_AFTER_CLOSE_P) {
         // The server still had something to say: the socket is gone, each
@@ -268,7 +269,7 @@ fn close(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64) -> u64 {
             let at = t + r + k * 300;
             sim.srv_tcp(c, at, ACK | PSH, &[0x17; 31]);
             let seq = c.dev_next;
-            sim.dev_tcp_at_seq(c, at + 60, RST, &[], "retransmit", seq);
+            sim.dev_tcp_at_seq(c, at + 60, RST, &[], Class::Retransmit, seq);
         }
         return t + r + MS;
     }
@@ -283,7 +284,7 @@ fn server_closes(sim: &mut Sim, c: &mut Conn, t: u64) -> u64 {
     sim.srv_tcp(c, t, ACK | PSH, &alert);
     sim.srv_tcp(c, t + 50, FIN | ACK, &[]);
     let when = t + sim.rng.gen_range(100..900);
-    sim.dev_tcp(c, when, ACK, &[], "ack")
+    sim.dev_tcp(c, when, ACK, &[], Class::Ack)
 }
 
 // --------------------------------------------------------- voice service
@@ -352,15 +353,15 @@ fn voice(sim: &mut Sim) {
                 let mut t = t;
                 if pending || sim.rng.gen_bool(PING_A_AFTER_ACK_P) {
                     srv_bytes(sim, &mut c, t.saturating_sub(2 * MS), 60);
-                    t = sim.dev_tcp(&mut c, t, ACK, &[], "ack") + sim.rng.gen_range(20..400);
+                    t = sim.dev_tcp(&mut c, t, ACK, &[], Class::Ack) + sim.rng.gen_range(20..400);
                     pending = false;
                 }
                 let rec = tls::record(tls::APPLICATION_DATA, 46, &mut sim.rng);
                 let seq = c.dev_next;
-                let mut t = sim.dev_tcp(&mut c, t, ACK | PSH, &rec, "syn");
+                let mut t = sim.dev_tcp(&mut c, t, ACK | PSH, &rec, Class::Syn);
                 if sim.rng.gen_bool(PING_A_RETRY_P) {
                     t += us(sample(PING_RETRY_MS, &mut sim.rng));
-                    sim.dev_tcp_at_seq(&mut c, t, ACK | PSH, &rec, "not_relevant", seq);
+                    sim.dev_tcp_at_seq(&mut c, t, ACK | PSH, &rec, Class::NotRelevant, seq);
                 }
                 let when = t + rt(sim, rtt);
                 sim.srv_tcp(&mut c, when, ACK, &[]);
@@ -469,7 +470,7 @@ fn interaction(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64, u: f64) -> u64 {
     // End of speech: the service's directive, the Echo's ACK and two events.
     let r = sim.rng.gen_range(10 * MS..40 * MS);
     srv_bytes(sim, c, t + r - 2 * MS, 120);
-    let t = sim.dev_tcp(c, t + r, ACK, &[], "ack") + tiny(sim);
+    let t = sim.dev_tcp(c, t + r, ACK, &[], Class::Ack) + tiny(sim);
     let t = send_record(sim, c, t, 118, APP) + tiny(sim);
     let t = send_record(sim, c, t, 92, APP);
     // The answer: segments the Echo acknowledges, playback events between.
@@ -486,7 +487,7 @@ fn interaction(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64, u: f64) -> u64 {
         } else {
             sim.rng.gen_range(600..(rtt / 2).max(700))
         };
-        sim.dev_tcp(c, t + d, ACK, &[], "ack");
+        sim.dev_tcp(c, t + d, ACK, &[], Class::Ack);
         t += d + sim.rng.gen_range(50..2_000);
         if k % every == every / 2 {
             t += sim.rng.gen_range(30 * MS..60 * MS);
@@ -523,11 +524,11 @@ fn ping_b(sim: &mut Sim) {
         }
         let rec = tls::record(tls::APPLICATION_DATA, 33, &mut sim.rng);
         let seq = c.dev_next;
-        sim.dev_tcp(&mut c, t, ACK | PSH, &rec, "syn");
+        sim.dev_tcp(&mut c, t, ACK | PSH, &rec, Class::Syn);
         let mut answered = t;
         if sim.rng.gen_bool(PING_B_RETRY_P) {
             answered += us(sample(PING_RETRY_MS, &mut sim.rng));
-            sim.dev_tcp_at_seq(&mut c, answered, ACK | PSH, &rec, "not_relevant", seq);
+            sim.dev_tcp_at_seq(&mut c, answered, ACK | PSH, &rec, Class::NotRelevant, seq);
         }
         let lag = us(sample(PING_B_ACK_MS, &mut sim.rng));
         let acked = ack_answer(sim, &mut c, answered + lag - 500, 500);
@@ -550,7 +551,7 @@ fn sync_channel(sim: &mut Sim) {
         let mut meta = t + around(sim, SYNC_MUSIC_GAP_S);
         while t < up {
             let msg = vec![0u8; 11];
-            sim.dev_tcp(&mut c, t, ACK | PSH, &msg, "syn");
+            sim.dev_tcp(&mut c, t, ACK | PSH, &msg, Class::Syn);
             let lag = us(sample(SYNC_ACK_MS, &mut sim.rng));
             ack_answer(sim, &mut c, t + lag - 300, 300);
             let next = t + us(sample(SYNC_PERIOD_MS, &mut sim.rng));
@@ -570,7 +571,7 @@ fn sync_channel(sim: &mut Sim) {
                 let frame = pick(SYNC_MUSIC_FRAMES, &mut sim.rng);
                 let msg = vec![1u8; payload_for(&c, frame)];
                 let when = at + tiny(sim);
-                sim.dev_tcp(&mut c, when, ACK | PSH, &msg, "syn");
+                sim.dev_tcp(&mut c, when, ACK | PSH, &msg, Class::Syn);
                 meta += around(sim, SYNC_MUSIC_GAP_S);
             }
             t = next;
@@ -587,7 +588,7 @@ fn sync_channel(sim: &mut Sim) {
             t += 10 * S;
             while t < stop {
                 let msg = vec![0u8; 11];
-                sim.dev_tcp(&mut c, t, ACK | PSH, &msg, "syn");
+                sim.dev_tcp(&mut c, t, ACK | PSH, &msg, Class::Syn);
                 let lag = us(sample(SYNC_443_ACK_MS, &mut sim.rng));
                 let acked = ack_answer(sim, &mut c, t + lag - 300, 300);
                 t = acked + us(sample(SYNC_443_AFTER_MS, &mut sim.rng));
@@ -609,7 +610,7 @@ fn lan_peer(sim: &mut Sim) {
             let seq = c.dev_isn;
             let mut at = first;
             for k in 0..4u32 {
-                sim.dev_tcp_at_seq(&mut c, at, SYN, &[], "retransmit", seq);
+                sim.dev_tcp_at_seq(&mut c, at, SYN, &[], Class::Retransmit, seq);
                 let late = sample(LAN_RETRY_LATE_MS[(k as usize).min(2)], &mut sim.rng);
                 at += us(1_000.0 * f64::from(1u32 << k) + late + sim.rng.gen_range(0.0..1.0));
             }
@@ -636,9 +637,9 @@ fn probes(sim: &mut Sim) {
         let r = rt(sim, rtt);
         srv_bytes(sim, &mut c, t1 + r, 2_000);
         let when = t1 + r + sim.rng.gen_range(50..300);
-        let a = sim.dev_tcp(&mut c, when, ACK, &[], "ack");
+        let a = sim.dev_tcp(&mut c, when, ACK, &[], Class::Ack);
         let when = a + tiny(sim);
-        let a = sim.dev_tcp(&mut c, when, ACK, &[], "ack");
+        let a = sim.dev_tcp(&mut c, when, ACK, &[], Class::Ack);
         let when = a + rt(sim, rtt);
         close(sim, &mut c, when, rtt);
         t += us(PROBE_PERIOD_S * 1e3 + sim.rng.gen_range(0.0..800.0));
@@ -754,9 +755,9 @@ fn upload(sim: &mut Sim, t: u64, u: f64) {
     let r = rt(sim, rtt);
     srv_bytes(sim, &mut c, t + r, 1_500);
     let when = t + r + sim.rng.gen_range(50..600);
-    let a = sim.dev_tcp(&mut c, when, ACK, &[], "ack");
+    let a = sim.dev_tcp(&mut c, when, ACK, &[], Class::Ack);
     let when = a + tiny(sim);
-    let a = sim.dev_tcp(&mut c, when, ACK, &[], "ack");
+    let a = sim.dev_tcp(&mut c, when, ACK, &[], Class::Ack);
     if sim.rng.gen_bool(0.5) {
         let when = a + rt(sim, rtt);
         close(sim, &mut c, when, rtt);
@@ -802,7 +803,7 @@ fn cdn(sim: &mut Sim, t: u64) {
     let a = ack_answer(sim, &mut c, when, after);
     let alert = tls::record(tls::ALERT, 31, &mut sim.rng);
     let when = a + tiny(sim);
-    let t = sim.dev_tcp(&mut c, when, ACK | PSH, &alert, "handshake");
+    let t = sim.dev_tcp(&mut c, when, ACK | PSH, &alert, Class::Handshake);
     let when = t + tiny(sim);
     close(sim, &mut c, when, rtt);
 }
@@ -880,9 +881,9 @@ fn download(sim: &mut Sim, c: &mut Conn, t: u64, n: u32, sack_p: f64) -> u64 {
         let d = sim.rng.gen_range(20..250);
         last = if sim.rng.gen_bool(sack_p) {
             let blocks = if sim.rng.gen_bool(SACK_TWO_P) { 2 } else { 1 };
-            sim.dev_sack(c, t + d, blocks, "ack")
+            sim.dev_sack(c, t + d, blocks, Class::Ack)
         } else {
-            sim.dev_tcp(c, t + d, ACK, &[], "ack")
+            sim.dev_tcp(c, t + d, ACK, &[], Class::Ack)
         };
         t = last + us(sample(SEGMENT_GAP_US, &mut sim.rng) / 1e3);
     }
@@ -910,7 +911,7 @@ fn track_http(sim: &mut Sim, t: u64, until: u64) -> u64 {
         }
         req.truncate(want.saturating_sub(2).max(16));
         req.push_str("\r\n");
-        let at = sim.dev_tcp(&mut c, t, ACK | PSH, req.as_bytes(), "not_relevant");
+        let at = sim.dev_tcp(&mut c, t, ACK | PSH, req.as_bytes(), Class::NotRelevant);
         let when = at + rt(sim, rtt);
         let last = download(sim, &mut c, when, n, SACK_P_HTTP);
         off += bytes;
@@ -950,7 +951,7 @@ fn track_https(sim: &mut Sim, t: u64, until: u64, last: bool) -> u64 {
     for _ in 0..n {
         sim.srv_tcp(&mut c, at, ACK, &seg);
         let seq = c.dev_next;
-        sim.dev_tcp_at_seq(&mut c, at + 40, RST, &[], "retransmit", seq);
+        sim.dev_tcp_at_seq(&mut c, at + 40, RST, &[], Class::Retransmit, seq);
         at += sim.rng.gen_range(20..700);
     }
     at
@@ -968,7 +969,7 @@ fn udp_misc(sim: &mut Sim) {
         let mut pkt = vec![0u8; 48];
         pkt[0] = 0x23; // LI 0, version 4, client
         let sport = sim.ephemeral_port();
-        sim.dev_udp(t, ntp, sport, 123, &pkt, "not_relevant");
+        sim.dev_udp(t, ntp, sport, 123, &pkt, Class::NotRelevant);
         pkt[0] = 0x24;
         let r = sim.rng.gen_range(18 * MS..42 * MS);
         sim.srv_udp(t + r, ntp, 123, sport, &pkt);
@@ -1000,7 +1001,7 @@ fn dns(sim: &mut Sim, t: u64, name: &str) {
     }
     q.extend_from_slice(&[0, 0, 1, 0, 1]);
     let sport = sim.ephemeral_port();
-    sim.dev_udp(t, hosts::GATEWAY, sport, 53, &q, "not_relevant");
+    sim.dev_udp(t, hosts::GATEWAY, sport, 53, &q, Class::NotRelevant);
     let mut a = q.clone();
     a[2] = 0x81;
     a[3] = 0x80;
