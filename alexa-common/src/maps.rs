@@ -106,7 +106,7 @@ pub const UNCLASSIFIED: u32 = Class::COUNT as u32;
 pub const CLASS_STAT_ENTRIES: u32 = (UNCLASSIFIED + 1) * Action::COUNT as u32;
 
 #[inline(always)]
-pub fn stat_index(class_row: u32, action: Action) -> u32 {
+pub fn stat_index(class_row: u32, action: u8) -> u32 {
     class_row * Action::COUNT as u32 + action as u32
 }
 
@@ -205,7 +205,7 @@ mod tests {
         let mut seen = [false; CLASS_STAT_ENTRIES as usize];
         for row in 0..=UNCLASSIFIED {
             for a in Action::ALL {
-                let i = stat_index(row, a) as usize;
+                let i = stat_index(row, a as u8) as usize;
                 assert!(!seen[i], "row {row}, {a}");
                 seen[i] = true;
             }

@@ -179,7 +179,7 @@ pub fn alexa_classify(ctx: XdpContext) -> u32 {
     };
     match parse(&XdpFrame(&ctx), is_device) {
         Verdict::Packet(pkt) => {
-            if classify(&ctx, &pkt, device.get()) == Action::Drop {
+            if classify(&ctx, &pkt, device.get()) == Action::Drop as u8 {
                 return XDP_DROP;
             }
         }
@@ -192,7 +192,7 @@ pub fn alexa_classify(ctx: XdpContext) -> u32 {
 
 /// Classifies a device packet, reports it and returns the action taken.
 #[inline(always)]
-fn classify(ctx: &XdpContext, pkt: &Packet, device: u8) -> Action {
+fn classify(ctx: &XdpContext, pkt: &Packet, device: u8) -> u8 {
     // SAFETY: a helper with no arguments.
     let now_ns = unsafe { bpf_ktime_get_ns() };
     let (step, tracked) = advance_flow(ctx, pkt, now_ns);
@@ -205,7 +205,7 @@ fn classify(ctx: &XdpContext, pkt: &Packet, device: u8) -> Action {
     if decision.flags & flag::QUARANTINE_START != 0 {
         count(counter::QUARANTINED_FLOWS);
     }
-    if decision.action == Action::Drop {
+    if decision.action == Action::Drop as u8 {
         count(counter::DROPPED);
         if decision.flags & flag::QUARANTINE != 0 {
             count(counter::QUARANTINE_DROPS);
@@ -223,7 +223,7 @@ fn classify(ctx: &XdpContext, pkt: &Packet, device: u8) -> Action {
             (*stat).bytes += frame_len as u64;
         }
     }
-    let evidence = decision.action == Action::Drop
+    let evidence = decision.action == Action::Drop as u8
         || (class < 32 && config.evidence_classes & (1 << class) != 0);
     let mut head = EventHead {
         ts_ns: now_ns,
@@ -233,7 +233,7 @@ fn classify(ctx: &XdpContext, pkt: &Packet, device: u8) -> Action {
         model_version,
         frame_len,
         class,
-        action: decision.action as u8,
+        action: decision.action,
         flags: decision.flags,
         device,
         snap_len: 0,
@@ -375,7 +375,7 @@ fn enforce(
         mark_tracked(key);
     }
     if stored.is_none() && !counts {
-        return policy::decide_unquarantined(policy_action, config.mode());
+        return policy::decide_unquarantined(policy_action, config.mode);
     }
     let mut q = stored.unwrap_or_default();
     let d = policy::decide(
@@ -383,7 +383,7 @@ fn enforce(
         counts,
         &mut q,
         &config.quarantine_rule(),
-        config.mode(),
+        config.mode,
         now_ns,
     );
     if d.store {

@@ -562,7 +562,7 @@ impl Classifier {
         let mut out = [[ClassStat::default(); Action::COUNT]; NUM_CLASSES + 1];
         for (row, by_action) in out.iter_mut().enumerate() {
             for (a, slot) in Action::ALL.into_iter().zip(by_action.iter_mut()) {
-                for s in stats.get(&stat_index(row as u32, a), 0)?.iter() {
+                for s in stats.get(&stat_index(row as u32, a as u8), 0)?.iter() {
                     slot.packets += s.packets;
                     slot.bytes += s.bytes;
                 }

@@ -155,7 +155,7 @@ pub fn check_capture(
             p == policy::QUARANTINE_CLASS as u8,
             q,
             rule,
-            Mode::Enforce,
+            Mode::Enforce as u32,
             row.ts_ns,
         );
         if d.flags & policy::flag::QUARANTINE_START != 0 {
