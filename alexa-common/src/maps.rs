@@ -105,6 +105,8 @@ pub const UNCLASSIFIED: u32 = Class::COUNT as u32;
 /// Entries of `CLASS_STATS`.
 pub const CLASS_STAT_ENTRIES: u32 = (UNCLASSIFIED + 1) * Action::COUNT as u32;
 
+/// The `CLASS_STATS` entry of a class id (or [`UNCLASSIFIED`]) and an
+/// [`Action`] number.
 #[inline(always)]
 pub fn stat_index(class_row: u32, action: u8) -> u32 {
     class_row * Action::COUNT as u32 + action as u32
