@@ -131,7 +131,7 @@ pub const FLOWS: &str = "FLOWS";
 pub const EVENTS: &str = "EVENTS";
 pub const COUNTERS: &str = "COUNTERS";
 pub const CONFIG: &str = "CONFIG";
-/// Action per class id (`policy::action`).
+/// [`Action`] number per class id.
 pub const POLICY: &str = "POLICY";
 pub const QUARANTINE: &str = "QUARANTINE";
 /// Per CPU, when the classifier last woke the ring buffer's consumer.

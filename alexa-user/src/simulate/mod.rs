@@ -147,7 +147,7 @@ impl Default for SimOptions {
 pub struct Truth {
     pub context: Context,
     pub microphone: bool,
-    /// Class id (`alexa_common::CLASS_NAMES`).
+    /// Class id (`alexa_common::Class` as a number).
     pub class: u8,
 }
 
