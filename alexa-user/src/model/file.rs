@@ -429,7 +429,8 @@ pub fn validate(file: ModelFile) -> Result<Model> {
             (None, Some(name)) => {
                 let c = name
                     .parse::<Class>()
-                    .map_err(|e| anyhow::anyhow!("{}: {name:?}: {e}", at()))?
+                    .ok()
+                    .with_context(|| format!("{}: unknown class {name:?}", at()))?
                     as u8;
                 if s.threshold.is_some()
                     || s.left.is_some()
