@@ -19,41 +19,143 @@ pub mod tcp_flag {
     pub const ACK: u8 = 0x10;
 }
 
-/// The eight classes of the paper, in the paper's order. The index is the
-/// class id carried by events, counters and compiled trees.
-pub const CLASS_NAMES: [&str; 8] = [
-    "handshake",
-    "syn",
-    "ack",
-    "retransmit",
-    "not_relevant",
-    "justified",
-    "not_justified",
-    "expected",
-];
-pub const NUM_CLASSES: usize = CLASS_NAMES.len();
+/// Defines a fieldless `#[repr(u8)]` enum whose values are 0, 1, ... in the
+/// order written, each with its name, and gives it `ALL`, `COUNT`, `NAMES`,
+/// `name`, `Display`, `FromStr` (from the name, for command lines, config
+/// files and model files) and `TryFrom<u8>` (from the number in a map or an
+/// event). The names are written once, beside the values.
+macro_rules! named_enum {
+    (
+        $(#[$meta:meta])*
+        pub enum $t:ident: $kind:literal {
+            $( $(#[$vmeta:meta])* $v:ident = $name:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[repr(u8)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $t {
+            $( $(#[$vmeta])* $v, )+
+        }
 
-/// Class ids by name, for the rules and the kernel's per-packet path (no
-/// lookup by name at run time).
-pub mod class {
-    pub const HANDSHAKE: u8 = 0;
-    pub const SYN: u8 = 1;
-    pub const ACK: u8 = 2;
-    pub const RETRANSMIT: u8 = 3;
-    pub const NOT_RELEVANT: u8 = 4;
-    pub const JUSTIFIED: u8 = 5;
-    pub const NOT_JUSTIFIED: u8 = 6;
-    pub const EXPECTED: u8 = 7;
+        impl $t {
+            /// Every value, in the order of their numbers (`ALL[i] as u8 == i`).
+            pub const COUNT: usize = [$($name),+].len();
+            pub const ALL: [$t; Self::COUNT] = [$($t::$v),+];
+            /// The names, indexed by number.
+            pub const NAMES: [&'static str; Self::COUNT] = [$($name),+];
+
+            pub const fn name(self) -> &'static str {
+                Self::NAMES[self as usize]
+            }
+
+            /// The value numbered `id`, if there is one.
+            #[inline(always)]
+            pub const fn from_u8(id: u8) -> Option<$t> {
+                if (id as usize) < Self::COUNT {
+                    Some(Self::ALL[id as usize])
+                } else {
+                    None
+                }
+            }
+        }
+
+        impl core::fmt::Display for $t {
+            fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+
+        impl core::str::FromStr for $t {
+            type Err = $crate::contract::UnknownName;
+            fn from_str(s: &str) -> Result<$t, Self::Err> {
+                match Self::NAMES.iter().position(|n| *n == s) {
+                    Some(i) => Ok(Self::ALL[i]),
+                    None => Err($crate::contract::UnknownName {
+                        kind: $kind,
+                        expected: &Self::NAMES,
+                    }),
+                }
+            }
+        }
+
+        impl TryFrom<u8> for $t {
+            type Error = $crate::contract::UnknownId;
+            fn try_from(id: u8) -> Result<$t, Self::Error> {
+                Self::from_u8(id).ok_or($crate::contract::UnknownId { kind: $kind, id })
+            }
+        }
+    };
 }
-/// Class id of a packet no model has classified.
+pub(crate) use named_enum;
+
+/// A name that is none of a [`Class`]'s, `policy::Action`'s or
+/// `policy::Mode`'s. The caller knows the name it read and where;
+/// this says what was wanted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownName {
+    /// `class`, `action` or `mode`.
+    pub kind: &'static str,
+    pub expected: &'static [&'static str],
+}
+
+impl core::fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "unknown {} (", self.kind)?;
+        for (i, n) in self.expected.iter().enumerate() {
+            f.write_str(if i == 0 { "expected one of: " } else { ", " })?;
+            f.write_str(n)?;
+        }
+        f.write_str(")")
+    }
+}
+
+impl core::error::Error for UnknownName {}
+
+/// A number that is none of a [`Class`]'s, `policy::Action`'s or
+/// `policy::Mode`'s (read from a map, an event or a file).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UnknownId {
+    pub kind: &'static str,
+    pub id: u8,
+}
+
+impl core::fmt::Display for UnknownId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "unknown {} number {}", self.kind, self.id)
+    }
+}
+
+impl core::error::Error for UnknownId {}
+
+named_enum! {
+    /// The eight classes of the paper, in the paper's order. The number is the
+    /// class id carried by events, counters, the policy map and compiled
+    /// trees (which store it as a `u8`).
+    pub enum Class: "class" {
+        Handshake = "handshake",
+        Syn = "syn",
+        Ack = "ack",
+        Retransmit = "retransmit",
+        NotRelevant = "not_relevant",
+        Justified = "justified",
+        NotJustified = "not_justified",
+        Expected = "expected",
+    }
+}
+
+/// Class names indexed by class id: [`Class::NAMES`] (the header of tables
+/// and the `classes` of a model file).
+pub const CLASS_NAMES: [&str; Class::COUNT] = Class::NAMES;
+pub const NUM_CLASSES: usize = Class::COUNT;
+
+/// Class id of a packet no model has classified (events, the kernel's walk).
 pub const CLASS_NONE: u8 = 0xff;
 
-pub fn class_id(name: &str) -> Option<u8> {
-    CLASS_NAMES.iter().position(|n| *n == name).map(|i| i as u8)
-}
-
+/// The name of class id `id` (as read from an event or a map), `None` for
+/// [`CLASS_NONE`] or any other number that is no class.
 pub fn class_name(id: u8) -> Option<&'static str> {
-    CLASS_NAMES.get(id as usize).copied()
+    Class::from_u8(id).map(Class::name)
 }
 
 /// Version of the feature contract (`shared/spec/features.md`) this code
@@ -162,19 +264,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn class_constants_name_the_classes() {
-        let named = [
-            (class::HANDSHAKE, "handshake"),
-            (class::SYN, "syn"),
-            (class::ACK, "ack"),
-            (class::RETRANSMIT, "retransmit"),
-            (class::NOT_RELEVANT, "not_relevant"),
-            (class::JUSTIFIED, "justified"),
-            (class::NOT_JUSTIFIED, "not_justified"),
-            (class::EXPECTED, "expected"),
-        ];
-        for (id, name) in named {
-            assert_eq!(class_id(name), Some(id), "{name}");
+    fn class_numbers_and_names_agree() {
+        for (i, c) in Class::ALL.iter().enumerate() {
+            assert_eq!(*c as usize, i);
+            assert_eq!(Class::try_from(i as u8), Ok(*c));
+            assert_eq!(c.name().parse::<Class>(), Ok(*c));
         }
+        assert_eq!(Class::NotJustified.name(), "not_justified");
+        assert_eq!(Class::NotJustified as u8, 6);
+        assert_eq!(class_name(CLASS_NONE), None);
+        assert_eq!(
+            Class::try_from(8),
+            Err(UnknownId {
+                kind: "class",
+                id: 8
+            })
+        );
+    }
+
+    #[test]
+    fn an_unknown_name_says_what_was_expected() {
+        extern crate std;
+        use std::string::ToString;
+        let e = "voice".parse::<Class>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown class (expected one of: handshake, syn, ack, retransmit, \
+             not_relevant, justified, not_justified, expected)"
+        );
+        assert!("Ack".parse::<Class>().is_err(), "names are exact");
     }
 }

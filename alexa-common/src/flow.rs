@@ -12,35 +12,6 @@ use crate::{
     parse::{record_header, Packet, Payload},
 };
 
-/// A flow: the 5-tuple in the device's sending direction. Ports in host order.
-#[repr(C)]
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct FlowKey {
-    pub src: [u8; 16],
-    pub dst: [u8; 16],
-    pub src_port: u16,
-    pub dst_port: u16,
-    pub proto: u8,
-    // Two fields, not `[u8; 3]`: an array is zeroed through `memset` (see `map_v4`).
-    pub _pad: u8,
-    pub _pad2: u16,
-}
-
-impl FlowKey {
-    #[inline(always)]
-    pub fn new(src: [u8; 16], dst: [u8; 16], src_port: u16, dst_port: u16, proto: u8) -> Self {
-        FlowKey {
-            src,
-            dst,
-            src_port,
-            dst_port,
-            proto,
-            _pad: 0,
-            _pad2: 0,
-        }
-    }
-}
-
 /// What a connection remembers between its packets.
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -428,29 +399,4 @@ fn lose(st: &mut FlowState) {
     st.rec_left = 0;
     st.hdr_have = 0;
     st.hdr = 0;
-}
-
-/// The whole feature record of a packet, given its flow step and the
-/// microphone state.
-#[inline(always)]
-pub fn features(pkt: &Packet, step: &FlowStep, microphone: bool) -> crate::event::Features {
-    crate::event::Features {
-        delta_us: step.delta_us,
-        length: pkt.frame_len,
-        payload_len: pkt.payload_len,
-        delta: step.delta,
-        flow_index: step.flow_index,
-        dstport: pkt.key.dst_port,
-        srcport: pkt.key.src_port,
-        record_len: step.record_len,
-        _pad: 0,
-        highest_layer: step.highest_layer,
-        content_type: step.content_type,
-        ack_flag: (pkt.tcp_flags & tcp_flag::ACK != 0) as u8,
-        microphone: microphone as u8,
-        proto: pkt.key.proto,
-        tcp_flags: pkt.tcp_flags,
-        tcp_retrans: step.tcp_retrans,
-        _pad2: 0,
-    }
 }

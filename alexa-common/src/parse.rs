@@ -12,7 +12,7 @@ use network_types::{
 
 use crate::{
     contract::{IPPROTO_TCP, IPPROTO_UDP},
-    flow::FlowKey,
+    flow_key::FlowKey,
     frame::{be16, be32, Frame},
 };
 

@@ -9,8 +9,8 @@
 //! input (docs/model.md).
 
 use crate::{
-    contract::{class, IPPROTO_UDP},
-    event::Features,
+    contract::{Class, IPPROTO_UDP},
+    features::Features,
 };
 
 /// `Node::feature` of a leaf.
@@ -23,9 +23,6 @@ pub const TREE_CAPACITY: u32 = 4096;
 /// `TREE_MAX_DEPTH + 1` nodes, so its loop has a constant bound the eBPF
 /// verifier accepts.
 pub const TREE_MAX_DEPTH: u32 = 32;
-
-/// Name of the kernel's array map holding the nodes.
-pub const TREE_MAP: &str = "TREE";
 
 /// One node of a compiled tree: 24 bytes, every byte spelled out.
 #[repr(C)]
@@ -40,7 +37,7 @@ pub struct Node {
     pub right: u32,
     /// Feature id (`contract::Feature`) compared by a split, [`LEAF`] in a leaf.
     pub feature: u8,
-    /// Class id (`contract::CLASS_NAMES`) of a leaf; 0 in a split.
+    /// [`Class`] number of a leaf; 0 in a split.
     pub class: u8,
     pub _pad: [u8; 6],
 }
@@ -80,15 +77,35 @@ impl Node {
 /// refused. No recursion, a constant loop bound: what the verifier needs.
 #[inline(always)]
 pub fn walk(nodes: impl Fn(u32) -> Option<Node>, features: &Features) -> Option<u8> {
+    let leaf = walk_to_leaf(nodes, features);
+    if leaf > 0xff {
+        None
+    } else {
+        Some(leaf as u8)
+    }
+}
+
+/// What a failed walk gives instead of a class.
+const NO_LEAF: u16 = 0x100;
+
+/// [`walk`] as one defined number on every path: the leaf's class, or
+/// [`NO_LEAF`]. An `Option<u8>` leaves its payload register unset on the
+/// `None` paths, and LLVM may still read it where the result is combined
+/// with a later branch (`classify`'s UDP rule): the verifier refuses to read
+/// an unset register ("R3 !read_ok").
+#[inline(always)]
+fn walk_to_leaf(nodes: impl Fn(u32) -> Option<Node>, features: &Features) -> u16 {
     // One indexed read per split instead of `Features::get`'s 15-way match
     // (a chain of compares in BPF, once per split).
     let table = features.table();
     let mut i = 0u32;
     let mut step = 0u32;
     while step <= TREE_MAX_DEPTH {
-        let node = nodes(i)?;
+        let Some(node) = nodes(i) else {
+            return NO_LEAF;
+        };
         if node.feature == LEAF {
-            return Some(node.class);
+            return node.class as u16;
         }
         let value = if node.feature < 16 {
             table[(node.feature & 15) as usize]
@@ -102,7 +119,7 @@ pub fn walk(nodes: impl Fn(u32) -> Option<Node>, features: &Features) -> Option<
         };
         step += 1;
     }
-    None
+    NO_LEAF
 }
 
 /// [`walk`] over a slice (user space, tests).
@@ -118,15 +135,9 @@ pub fn walk_slice(nodes: &[Node], features: &Features) -> Option<u8> {
 /// more for each side of it, past its 1M-instruction budget.
 #[inline(always)]
 pub fn classify(nodes: impl Fn(u32) -> Option<Node>, features: &Features) -> Option<u8> {
-    // A defined value on every path: an `Option<u8>` carried across the
-    // branch below left its payload register unset after a failed walk,
-    // and the verifier refuses to read an unset register ("!read_ok").
-    let walked: u16 = match walk(nodes, features) {
-        Some(c) => c as u16,
-        None => 0x100,
-    };
+    let walked = walk_to_leaf(nodes, features);
     if features.proto == IPPROTO_UDP {
-        Some(class::NOT_RELEVANT)
+        Some(Class::NotRelevant as u8)
     } else if walked > 0xff {
         None
     } else {
@@ -137,12 +148,6 @@ pub fn classify(nodes: impl Fn(u32) -> Option<Node>, features: &Features) -> Opt
 /// [`classify`] over a slice (user space, tests).
 pub fn classify_slice(nodes: &[Node], features: &Features) -> Option<u8> {
     classify(|i| nodes.get(i as usize).copied(), features)
-}
-
-#[cfg(feature = "user")]
-mod pod {
-    // SAFETY: #[repr(C)], integers and a byte array only, padding spelled out.
-    unsafe impl aya::Pod for super::Node {}
 }
 
 #[cfg(test)]

@@ -2,11 +2,10 @@
 //! one by one, on frames built by an independent packet builder.
 
 use alexa_common::{
-    advance,
-    flow::features,
+    flow::{advance, FlowState, FlowStep},
     layer,
-    parse::{mac_key, map_v4},
-    tcp_flag, FlowState, FlowStep, Packet, Payload, Verdict, IPPROTO_TCP, IPPROTO_UDP,
+    parse::{mac_key, map_v4, Packet, Payload, Verdict},
+    tcp_flag, Features, IPPROTO_TCP, IPPROTO_UDP,
 };
 use etherparse::{PacketBuilder, TcpOptionElement};
 
@@ -21,7 +20,7 @@ fn dev(a: &[u8; 16]) -> bool {
 }
 
 fn parse(frame: &[u8]) -> Verdict {
-    alexa_common::parse(frame, dev)
+    alexa_common::parse::parse(frame, dev)
 }
 
 /// A TCP segment from the device (port `sport`) to the server; `flags` in
@@ -262,7 +261,7 @@ fn ipv6_frame_len_and_extension_headers() {
         }
         f
     };
-    let lens = |f: &Vec<u8>| match alexa_common::parse(&f[..], is6) {
+    let lens = |f: &Vec<u8>| match alexa_common::parse::parse(&f[..], is6) {
         Verdict::Packet(p) => Some((p.frame_len, p.payload_len)),
         _ => None,
     };
@@ -279,7 +278,7 @@ fn ipv6_frame_len_and_extension_headers() {
     );
     // Five: other.
     assert_eq!(
-        alexa_common::parse(
+        alexa_common::parse::parse(
             &with(&[(0, 0), (60, 0), (43, 0), (60, 0), (60, 0)])[..],
             is6
         ),
@@ -287,13 +286,13 @@ fn ipv6_frame_len_and_extension_headers() {
     );
     // A later fragment: other.
     assert_eq!(
-        alexa_common::parse(&with(&[(44, 8 << 3)])[..], is6),
+        alexa_common::parse::parse(&with(&[(44, 8 << 3)])[..], is6),
         Verdict::Other
     );
     // An extension header running past the payload: malformed.
     let mut f = with(&[(60, 0)]);
     f[55] = 9;
-    assert_eq!(alexa_common::parse(&f[..], is6), Verdict::Malformed);
+    assert_eq!(alexa_common::parse::parse(&f[..], is6), Verdict::Malformed);
     // IPv6 TCP: 14 + 40 + 20 + payload.
     let mut v = Vec::new();
     PacketBuilder::ethernet2([2; 6], [4; 6])
@@ -302,7 +301,7 @@ fn ipv6_frame_len_and_extension_headers() {
         .ack(1)
         .write(&mut v, &rec(23, 10))
         .unwrap();
-    match alexa_common::parse(&v[..], is6) {
+    match alexa_common::parse::parse(&v[..], is6) {
         Verdict::Packet(p) => {
             assert_eq!((p.frame_len, p.payload_len), (14 + 40 + 20 + 15, 15));
             assert_eq!(p.payload, Payload::Tls(23));
@@ -403,7 +402,7 @@ fn devices_by_source_mac_or_source_ip() {
     };
     let by_mac = |a: &[u8; 16]| *a == mac_key(&DEV_MAC);
     // The source IP is not a device, the source MAC is: classified, keyed by IP.
-    match alexa_common::parse(&frame(DEV_MAC, GW_MAC, other_ip)[..], by_mac) {
+    match alexa_common::parse::parse(&frame(DEV_MAC, GW_MAC, other_ip)[..], by_mac) {
         Verdict::Packet(p) => {
             assert_eq!(p.key.src, map_v4(other_ip));
             assert_eq!(p.key.dst, map_v4(SRV));
@@ -414,17 +413,17 @@ fn devices_by_source_mac_or_source_ip() {
     // Neither source MAC nor source IP: foreign.
     let stranger = [2, 0, 0, 0, 0, 9];
     assert_eq!(
-        alexa_common::parse(&frame(stranger, GW_MAC, other_ip)[..], by_mac),
+        alexa_common::parse::parse(&frame(stranger, GW_MAC, other_ip)[..], by_mac),
         Verdict::Foreign
     );
     // The device's MAC as destination only (traffic to the device): foreign.
     assert_eq!(
-        alexa_common::parse(&frame(GW_MAC, DEV_MAC, other_ip)[..], by_mac),
+        alexa_common::parse::parse(&frame(GW_MAC, DEV_MAC, other_ip)[..], by_mac),
         Verdict::Foreign
     );
     // By IP, whatever the MAC.
     assert!(matches!(
-        alexa_common::parse(&frame(stranger, GW_MAC, DEV)[..], dev),
+        alexa_common::parse::parse(&frame(stranger, GW_MAC, DEV)[..], dev),
         Verdict::Packet(_)
     ));
     // IPv6 by MAC.
@@ -436,15 +435,18 @@ fn devices_by_source_mac_or_source_ip() {
         .write(&mut v, b"q")
         .unwrap();
     assert!(matches!(
-        alexa_common::parse(&v[..], by_mac),
+        alexa_common::parse::parse(&v[..], by_mac),
         Verdict::Packet(p) if p.key.src == src6
     ));
     v[6..12].copy_from_slice(&stranger);
-    assert_eq!(alexa_common::parse(&v[..], by_mac), Verdict::Foreign);
+    assert_eq!(alexa_common::parse::parse(&v[..], by_mac), Verdict::Foreign);
     // A malformed IP header from the device's MAC: malformed, not classified.
     let mut f = frame(DEV_MAC, GW_MAC, other_ip);
     f[16..18].copy_from_slice(&2000u16.to_be_bytes());
-    assert_eq!(alexa_common::parse(&f[..], by_mac), Verdict::Malformed);
+    assert_eq!(
+        alexa_common::parse::parse(&f[..], by_mac),
+        Verdict::Malformed
+    );
 }
 
 #[test]
@@ -518,7 +520,7 @@ fn features_record_from_packet_and_step() {
     let f = tcp_full("AP", 1000, 40001, 443, true, &rec(23, 10));
     let p = packet(&f);
     let (_, step) = advance(None, &p, &f[..], 5 * MS);
-    let r = features(&p, &step, true);
+    let r = Features::new(&p, &step, true);
     assert_eq!(r.length, 14 + 20 + 32 + 15);
     assert_eq!(r.payload_len, 15);
     assert_eq!((r.dstport, r.srcport), (443, 40001));
@@ -530,11 +532,11 @@ fn features_record_from_packet_and_step() {
     assert_eq!((r.ack_flag, r.microphone, r.tcp_retrans), (1, 1, 0));
     assert_eq!(r.proto, IPPROTO_TCP);
     assert_eq!(r.tcp_flags, tcp_flag::ACK | tcp_flag::PSH);
-    assert_eq!(features(&p, &step, false).microphone, 0);
+    assert_eq!(Features::new(&p, &step, false).microphone, 0);
     let f = udp(53, b"q");
     let p = packet(&f);
     let (_, step) = advance(None, &p, &f[..], 0);
-    let r = features(&p, &step, true);
+    let r = Features::new(&p, &step, true);
     assert_eq!((r.proto, r.ack_flag, r.tcp_flags), (IPPROTO_UDP, 0, 0));
     assert_eq!((r.length, r.payload_len, r.highest_layer), (43, 1, DATA));
 }

@@ -2,7 +2,11 @@
 //! they share its maps and are built by the same compiler run: the kernel
 //! cost of the classifier is reported as the difference to these.
 
-use alexa_common::{flow, parse, Features, Verdict};
+use alexa_common::{
+    features::Features,
+    flow,
+    parse::{parse, Verdict},
+};
 use aya_ebpf::{
     bindings::xdp_action::{XDP_DROP, XDP_PASS},
     macros::{map, xdp},
@@ -33,7 +37,7 @@ pub fn alexa_parse(ctx: XdpContext) -> u32 {
     match parse(&XdpFrame(&ctx), is_device) {
         Verdict::Packet(pkt) => {
             let (_, step) = flow::advance(None, &pkt, &XdpFrame(&ctx), 0);
-            let f = flow::features(&pkt, &step, true);
+            let f = Features::new(&pkt, &step, true);
             // Stored, so that the compiler keeps the work. (Folding the
             // fields into the return value let LLVM reuse a register that
             // held a packet pointer on another path, which the verifier

@@ -11,11 +11,20 @@
 mod bench;
 
 use alexa_common::{
-    action, counter, device_filter_bit, flag, flow, parse, policy, stat_index, tree, ClassStat,
-    Config, Event, EventHead, Features, FlowKey, FlowState, FlowStep, Frame, Node, Packet, Plain,
-    Quarantine, Verdict, CLASS_NONE, CLASS_STAT_ENTRIES, DEVICE_CAPACITY, FLOW_CAPACITY,
-    MODEL_SLOTS, NUM_CLASSES, POLL_MARGIN_NS, QUARANTINE_CAPACITY, RINGBUF_BYTES, SNAP_LEN,
-    TREE_CAPACITY, UNCLASSIFIED, WAKE_INTERVAL_NS,
+    contract::{Class, CLASS_NONE},
+    event::{Event, EventHead, SNAP_LEN},
+    features::Features,
+    flow::{self, FlowState, FlowStep},
+    flow_key::FlowKey,
+    frame::{Frame, Plain},
+    maps::{
+        counter, device_filter_bit, stat_index, ClassStat, Config, CLASS_STAT_ENTRIES,
+        DEVICE_CAPACITY, FLOW_CAPACITY, MODEL_SLOTS, POLL_MARGIN_NS, QUARANTINE_CAPACITY,
+        RINGBUF_BYTES, UNCLASSIFIED, WAKE_INTERVAL_NS,
+    },
+    parse::{parse, Packet, Verdict},
+    policy::{self, flag, Action, Quarantine},
+    tree::{self, Node, TREE_CAPACITY},
 };
 use aya_ebpf::{
     bindings::{
@@ -68,7 +77,7 @@ static CLASS_STATS: PerCpuArray<ClassStat> = PerCpuArray::with_max_entries(CLASS
 
 /// Action per class id; a missing or unknown value passes.
 #[map]
-static POLICY: Array<u32> = Array::with_max_entries(NUM_CLASSES as u32, 0);
+static POLICY: Array<u32> = Array::with_max_entries(Class::COUNT as u32, 0);
 
 /// When this CPU last woke the ring buffer's consumer (`bpf_ktime_get_ns`).
 #[map]
@@ -170,7 +179,7 @@ pub fn alexa_classify(ctx: XdpContext) -> u32 {
     };
     match parse(&XdpFrame(&ctx), is_device) {
         Verdict::Packet(pkt) => {
-            if classify(&ctx, &pkt, device.get()) == action::DROP {
+            if classify(&ctx, &pkt, device.get()) == Action::Drop as u8 {
                 return XDP_DROP;
             }
         }
@@ -188,7 +197,7 @@ fn classify(ctx: &XdpContext, pkt: &Packet, device: u8) -> u8 {
     let now_ns = unsafe { bpf_ktime_get_ns() };
     let (step, tracked) = advance_flow(ctx, pkt, now_ns);
     let config = CONFIG.get(0).copied().unwrap_or_default();
-    let features = flow::features(pkt, &step, config.microphone != 0);
+    let features = Features::new(pkt, &step, config.microphone != 0);
     let (class, model_version) = classify_with_model(&features);
     let frame_len = (ctx.data_end() - ctx.data()) as u32;
     count(counter::CLASSIFIED);
@@ -196,7 +205,7 @@ fn classify(ctx: &XdpContext, pkt: &Packet, device: u8) -> u8 {
     if decision.flags & flag::QUARANTINE_START != 0 {
         count(counter::QUARANTINED_FLOWS);
     }
-    if decision.action == action::DROP {
+    if decision.action == Action::Drop as u8 {
         count(counter::DROPPED);
         if decision.flags & flag::QUARANTINE != 0 {
             count(counter::QUARANTINE_DROPS);
@@ -214,7 +223,7 @@ fn classify(ctx: &XdpContext, pkt: &Packet, device: u8) -> u8 {
             (*stat).bytes += frame_len as u64;
         }
     }
-    let evidence = decision.action == action::DROP
+    let evidence = decision.action == Action::Drop as u8
         || (class < 32 && config.evidence_classes & (1 << class) != 0);
     let mut head = EventHead {
         ts_ns: now_ns,
@@ -349,11 +358,13 @@ fn enforce(
     now_ns: u64,
 ) -> policy::Decision {
     let policy_action = if class == CLASS_NONE {
-        action::PASS
+        Action::Pass as u8
     } else {
-        POLICY.get(class as u32).map_or(action::PASS, |a| *a as u8)
+        POLICY
+            .get(class as u32)
+            .map_or(Action::Pass as u8, |a| *a as u8)
     };
-    let counts = class == policy::QUARANTINE_CLASS;
+    let counts = class == policy::QUARANTINE_CLASS as u8;
     let stored = if tracked || counts {
         // SAFETY: the value is copied out before the map changes.
         unsafe { QUARANTINE.get(key) }.copied()
@@ -414,7 +425,7 @@ fn classify_with_model(features: &Features) -> (u8, u32) {
         TREE.get(base + i).copied()
     };
     match tree::classify(node, features) {
-        Some(class) if (class as usize) < NUM_CLASSES => (class, version),
+        Some(class) if (class as usize) < Class::COUNT => (class, version),
         _ => (CLASS_NONE, version),
     }
 }

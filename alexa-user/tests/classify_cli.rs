@@ -52,7 +52,7 @@ fn classify_a_simulated_capture_with_the_simulators_model() {
         let cells: Vec<&str> = l.split(',').collect();
         let predicted = *cells.last().unwrap();
         assert!(
-            alexa_common::class_id(predicted).is_some(),
+            predicted.parse::<alexa_common::Class>().is_ok(),
             "bad prediction {predicted:?}"
         );
         rows += 1;

@@ -15,7 +15,9 @@ use alexa::{
     kernel::{decode_event, Classifier},
     offline::extract::{Extractor, Outcome},
 };
-use alexa_common::{counter, parse::mac_key, tree::classify_slice, Features, Node, CLASS_NONE};
+use alexa_common::{
+    maps::counter, parse::mac_key, tree::classify_slice, Features, Node, CLASS_NONE,
+};
 
 /// XDP_PASS.
 const PASS: u32 = 2;

@@ -26,7 +26,7 @@ use alexa::{
     offline::labelling::AppClass,
     replay::{self, Arrivals, FrameKey, ReplayFrame, Sent},
 };
-use alexa_common::{class_id, CLASS_NAMES, NUM_CLASSES};
+use alexa_common::{Class, CLASS_NAMES, NUM_CLASSES};
 use serde_json::Value;
 
 use crate::{
@@ -196,7 +196,7 @@ impl Joiner {
                 tcp_flags: line["tcp_flags"].as_u64()? as u8,
             };
             let verdict = Verdict {
-                class: class_id(line["class"].as_str()?)?,
+                class: line["class"].as_str()?.parse::<Class>().ok()? as u8,
                 action: line["action"].as_str()?.to_owned(),
                 quarantine: line["quarantine"].as_bool().unwrap_or(false),
                 would_drop: line["would_drop"].as_bool().unwrap_or(false),
@@ -414,7 +414,7 @@ impl Outcome {
             verdicts: Vec::new(),
         };
         let mut confusion: HashMap<(u8, u8), u64> = HashMap::new();
-        let nj = class_id("not_justified").expect("class");
+        let nj = Class::NotJustified as u8;
         for s in &run.sent.frames {
             let i = s.index as usize;
             let f = &sim.frames[i];
@@ -480,8 +480,8 @@ impl Outcome {
         o
     }
 
-    pub fn row(&self, class: &str) -> &ClassRow {
-        &self.rows[class_id(class).unwrap_or_else(|| panic!("no class {class}")) as usize]
+    pub fn row(&self, class: Class) -> &ClassRow {
+        &self.rows[class as usize]
     }
 
     /// Whether every frame is accounted for: each one classified once, the
@@ -535,7 +535,7 @@ impl Outcome {
     }
 
     /// Frames labelled `class` the kernel dropped, and how many were labelled so.
-    pub fn dropped_of(&self, class: &str) -> (u64, u64) {
+    pub fn dropped_of(&self, class: Class) -> (u64, u64) {
         let r = self.row(class);
         (r.dropped, r.sent)
     }

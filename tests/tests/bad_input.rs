@@ -19,7 +19,10 @@ use std::{
 use alexa::offline::model::file::{
     feature_spec, save, FeatureSpec, ModelFile, NodeSpec, Training, TreeSpec, FORMAT, RULE, VERSION,
 };
-use alexa_common::{Feature, CLASS_NAMES, TREE_CAPACITY, TREE_MAX_DEPTH};
+use alexa_common::{
+    tree::{TREE_CAPACITY, TREE_MAX_DEPTH},
+    Feature, CLASS_NAMES,
+};
 use alexa_tests::{
     agent::{alexa_bin, wait_for, Agent},
     netns::{veth_pair, Netns},

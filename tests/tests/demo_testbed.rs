@@ -17,7 +17,7 @@ use alexa::{
     kernel::device::Device,
     offline::labelling::{published_class, AppClass},
 };
-use alexa_common::class;
+use alexa_common::Class;
 use alexa_tests::{
     agent::{alexa_bin, Agent},
     privileged, real,
@@ -181,7 +181,7 @@ fn enforce_blocks_hidden_uploads_and_the_cloud_gets_exactly_the_rest() {
     let (o, sim, evidence) = run("dte", "enforce");
     assert_accounted(&o, &sim);
 
-    let (nj_dropped, nj) = o.dropped_of("not_justified");
+    let (nj_dropped, nj) = o.dropped_of(Class::NotJustified);
     assert!(
         nj > 0 && o.hidden.0 > 0,
         "the session has hidden uploads, muted and not"
@@ -190,14 +190,18 @@ fn enforce_blocks_hidden_uploads_and_the_cloud_gets_exactly_the_rest() {
         nj_dropped * 1000 >= nj * 999,
         "not_justified dropped: {nj_dropped} of {nj} (want ≥ 99.9%)"
     );
-    assert_eq!(o.dropped_of("expected").0, 0, "expected packets dropped");
+    assert_eq!(
+        o.dropped_of(Class::Expected).0,
+        0,
+        "expected packets dropped"
+    );
     assert_eq!(
         o.hidden.1, o.hidden.0,
         "hidden uploads with the microphone muted"
     );
 
     // Counted at the cloud: not one not_justified frame arrived there.
-    let nj_row = o.row("not_justified");
+    let nj_row = o.row(Class::NotJustified);
     assert_eq!(
         nj_row.received,
         nj_row.cloud_bound - nj_row.cloud_bound_dropped
@@ -241,7 +245,7 @@ fn monitor_delivers_every_frame() {
         .verdicts
         .iter()
         .zip(&sim.frames)
-        .filter(|(_, f)| alexa_common::class_name(f.class) == Some("not_justified"))
+        .filter(|(_, f)| f.class == Class::NotJustified as u8)
         .fold((0, 0), |(n, w), (v, _)| {
             (
                 n + 1,
@@ -285,7 +289,7 @@ fn real_run(tag: &str, microphone: bool, quarantine: bool) -> (Outcome, Session)
 
 /// The published rules on the features the product extracts from the
 /// vendored capture, every application-data record an upload: frame → class.
-fn muted_labels() -> HashMap<u64, u8> {
+fn muted_labels() -> HashMap<u64, Class> {
     let device = Device::Mac(alexa::kernel::device::parse_mac(real::VOICE_ECHO_MAC).unwrap());
     let mut rules = HashMap::new();
     alexa::offline::extract::extract_each(
@@ -305,7 +309,7 @@ fn muted_labels() -> HashMap<u64, u8> {
     rules
 }
 
-const NETWORK: [&str; 4] = ["handshake", "ack", "syn", "retransmit"];
+const NETWORK: [Class; 4] = [Class::Handshake, Class::Ack, Class::Syn, Class::Retransmit];
 
 /// What `cargo xtask demo` shows of a real Echo: its voice commands pass
 /// untouched with the microphone on; muted, the same traffic is a hidden
@@ -336,7 +340,7 @@ fn a_real_voice_command_passes_and_muted_its_uploads_are_dropped() {
         on.verdicts
             .iter()
             .flatten()
-            .all(|v| v.class != class::NOT_JUSTIFIED),
+            .all(|v| v.class != Class::NotJustified as u8),
         "microphone on: a packet was called not_justified"
     );
 
@@ -347,9 +351,14 @@ fn a_real_voice_command_passes_and_muted_its_uploads_are_dropped() {
     let rules = muted_labels();
     assert_eq!(rules.len(), sim.frames.len(), "labelled frames");
     for f in &sim.frames {
-        assert_eq!(rules.get(&f.frame), Some(&f.class), "frame {}", f.frame);
+        assert_eq!(
+            rules.get(&f.frame).map(|c| *c as u8),
+            Some(f.class),
+            "frame {}",
+            f.frame
+        );
     }
-    let (uploads_dropped, uploads) = muted.dropped_of("not_justified");
+    let (uploads_dropped, uploads) = muted.dropped_of(Class::NotJustified);
     assert!(uploads > 200, "the capture has uploads: {uploads}");
     assert_eq!(muted.hidden, (uploads, uploads_dropped), "all muted");
     assert!(
@@ -365,15 +374,15 @@ fn a_real_voice_command_passes_and_muted_its_uploads_are_dropped() {
         );
     }
     // Not one dropped upload reached the cloud; every other frame did.
-    let nj = muted.row("not_justified");
+    let nj = muted.row(Class::NotJustified);
     assert_eq!(nj.received, uploads - uploads_dropped);
     assert_eq!(muted.total.received, muted.total.sent - uploads_dropped);
     eprintln!(
         "microphone on: {} of {} packets dropped; muted: {uploads_dropped} of {uploads} uploads dropped, {} of {} handshake/ack/syn/retransmit",
         on.total.dropped,
         on.total.sent,
-        NETWORK.iter().map(|c| muted.row(c).dropped).sum::<u64>(),
-        NETWORK.iter().map(|c| muted.row(c).sent).sum::<u64>(),
+        NETWORK.iter().map(|c| muted.row(*c).dropped).sum::<u64>(),
+        NETWORK.iter().map(|c| muted.row(*c).sent).sum::<u64>(),
     );
 }
 
@@ -388,20 +397,20 @@ fn muted_with_the_default_quarantine_the_upload_connection_is_cut() {
     }
     let (o, sim) = real_run("dtrq", false, true);
     assert_accounted(&o, &sim);
-    let (dropped, uploads) = o.dropped_of("not_justified");
+    let (dropped, uploads) = o.dropped_of(Class::NotJustified);
     assert_eq!(dropped, uploads, "every upload dropped");
     let flow = |f: &alexa::replay::ReplayFrame| (f.key.dst, f.key.srcport, f.key.dstport);
     let mut leaking = std::collections::HashSet::new();
     let mut cut = 0;
     for f in &sim.frames {
         let v = o.verdicts[f.index as usize].as_ref().expect("verdict");
-        if f.class == class::NOT_JUSTIFIED {
+        if f.class == Class::NotJustified as u8 {
             leaking.insert(flow(f));
             continue;
         }
         assert_ne!(
             v.class,
-            class::NOT_JUSTIFIED,
+            Class::NotJustified as u8,
             "frame {} ({}) called not_justified",
             f.frame,
             session::name(f.class)
@@ -425,8 +434,8 @@ fn muted_with_the_default_quarantine_the_upload_connection_is_cut() {
         "default quarantine: {dropped} of {uploads} uploads dropped, and {cut} other packets of the upload connection ({})",
         NETWORK
             .iter()
-            .chain(&["not_relevant"])
-            .map(|c| format!("{c} {}", o.row(c).dropped))
+            .chain(&[Class::NotRelevant])
+            .map(|c| format!("{c} {}", o.row(*c).dropped))
             .collect::<Vec<_>>()
             .join(", ")
     );

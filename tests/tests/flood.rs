@@ -17,7 +17,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alexa_common::{counter, maps};
+use alexa_common::maps::{self, counter};
 use alexa_tests::{
     agent::{wait_for, Agent},
     bench::kernel::{Object, SINK},

@@ -14,7 +14,7 @@ use std::{
 };
 
 use alexa::kernel::{AttachMode, Classifier};
-use alexa_common::{counter, parse, Verdict};
+use alexa_common::{maps::counter, parse, Verdict};
 use alexa_tests::{
     agent::wait_for,
     parity::{self, Delivered, Seen},

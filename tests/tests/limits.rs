@@ -4,7 +4,7 @@
 //! keeps classifying.
 
 use alexa::kernel::{decode_event, Classifier};
-use alexa_common::{counter, FLOW_CAPACITY, RINGBUF_BYTES};
+use alexa_common::maps::{counter, FLOW_CAPACITY, RINGBUF_BYTES};
 use alexa_tests::privileged;
 use etherparse::PacketBuilder;
 
@@ -41,7 +41,7 @@ fn a_full_ring_buffer_loses_events_not_packets_and_counts_every_loss() {
     // Nobody reads while 3× the ring's capacity of events is produced
     // (counted in the smallest records, head-only, so it overflows whatever
     // the mix).
-    let record = alexa_common::EVENT_HEAD_SIZE as u64 + 8;
+    let record = alexa_common::event::EVENT_HEAD_SIZE as u64 + 8;
     let fits = RINGBUF_BYTES as u64 / record;
     let runs = (3 * fits) as u32;
     let (ret, _) = c.test_run(&udp_frame(40000, 100), runs).unwrap();

@@ -26,7 +26,7 @@ fn kernel_class_equals_user_space_walk() {
     }
     for seed in [1u64, 2, 3, 4] {
         let tree = if seed == 4 {
-            alexa_tests::trees::spine_tree(seed, alexa_common::TREE_MAX_DEPTH as usize)
+            alexa_tests::trees::spine_tree(seed, alexa_common::tree::TREE_MAX_DEPTH as usize)
         } else {
             alexa_tests::trees::random_tree(seed, 4096, 32)
         };

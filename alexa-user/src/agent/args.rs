@@ -3,13 +3,13 @@
 
 use std::{net::SocketAddr, path::PathBuf};
 
-use alexa_common::mode;
+use alexa_common::Mode;
 use anyhow::{anyhow, bail, Result};
-use clap::Args;
+use clap::{builder::TypedValueParser as _, Args};
 
 use super::{
-    config::{self, Mode, NamedDevice, OnOff},
-    http, token, ModelSource, RunOptions, DEFAULT_PIN_DIR,
+    config::{self, NamedDevice, OnOff},
+    http, policy, token, ModelSource, RunOptions, DEFAULT_PIN_DIR,
 };
 use crate::kernel::AttachMode;
 
@@ -30,14 +30,15 @@ pub struct RunArgs {
     /// config file's devices.
     #[arg(long = "device", value_name = "[NAME=]ADDR|MAC")]
     pub devices: Vec<NamedDevice>,
-    /// monitor (default) or enforce.
-    #[arg(long, value_enum)]
+    /// monitor (default: never drop; what the policy would drop is logged
+    /// as an alert) or enforce (drop what the policy says, and quarantined flows).
+    #[arg(long, value_parser = mode_parser())]
     pub mode: Option<Mode>,
     /// Per-class actions on top of the default policy (drop not_justified,
     /// alert justified, pass the rest) and of the config file's, e.g.
     /// `--policy justified=pass,ack=alert`.
-    #[arg(long, value_name = "CLASS=ACTION,...")]
-    pub policy: Vec<String>,
+    #[arg(long, value_name = "CLASS=ACTION,...", value_delimiter = ',')]
+    pub policy: Vec<policy::Rule>,
     /// Decision-tree model (MODEL.json) to classify with [default: the shipped model, built into this binary].
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,
@@ -104,6 +105,11 @@ pub struct RunArgs {
     /// 0600) [default: /var/lib/alexa/api-token].
     #[arg(long, value_name = "FILE")]
     pub api_token_file: Option<PathBuf>,
+}
+
+/// `--mode`: the names of `alexa_common::Mode`, listed in the help.
+fn mode_parser() -> impl clap::builder::TypedValueParser<Value = Mode> {
+    clap::builder::PossibleValuesParser::new(Mode::NAMES).try_map(|s| s.parse::<Mode>())
 }
 
 fn addr(flag: &str, value: &str) -> Result<Option<SocketAddr>> {
@@ -191,7 +197,7 @@ impl RunArgs {
                 (None, Some(config::ModelChoice::Builtin) | None) => Some(ModelSource::Builtin),
             }
         };
-        let mut policy: Vec<String> = file.policy.into_iter().map(|r| r.0).collect();
+        let mut policy = file.policy;
         policy.extend(self.policy);
         let quarantine = match self.quarantine {
             Some(q) => Some(
@@ -230,10 +236,7 @@ impl RunArgs {
             log_keep: self.log_keep.or(file.log.keep).unwrap_or(5),
             log_acks,
             xdp_mode: self.xdp_mode.or(file.xdp_mode).unwrap_or(AttachMode::Auto),
-            mode: match self.mode.or(file.mode).unwrap_or(Mode::Monitor) {
-                Mode::Monitor => mode::MONITOR,
-                Mode::Enforce => mode::ENFORCE,
-            },
+            mode: self.mode.or(file.mode).unwrap_or(Mode::Monitor),
             policy,
             microphone: self.microphone.or(file.microphone).map(|m| m == OnOff::On),
             model,

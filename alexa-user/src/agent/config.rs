@@ -17,7 +17,10 @@ use std::{
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde::{de, Deserialize, Deserializer};
 
-use crate::{kernel::device::Device, kernel::AttachMode};
+use alexa_common::Mode;
+
+use super::policy;
+use crate::kernel::{device::Device, AttachMode};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -26,18 +29,9 @@ pub enum OnOff {
     Off,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Never drop; what the policy would drop is logged as an alert.
-    Monitor,
-    /// Drop what the policy says, and quarantined flows.
-    Enforce,
-}
-
 pub const DEFAULT_CONFIG: &str = "/etc/alexa/alexa.toml";
-/// Devices the kernel's device map holds (`alexa_common::DEVICE_CAPACITY`).
-pub const MAX_DEVICES: usize = alexa_common::DEVICE_CAPACITY as usize;
+/// Devices the kernel's device map holds (`alexa_common::maps::DEVICE_CAPACITY`).
+pub const MAX_DEVICES: usize = alexa_common::maps::DEVICE_CAPACITY as usize;
 
 /// The file as written. Every key is optional: a flag or a default fills
 /// what is missing (`alexa run --help` names the defaults).
@@ -45,12 +39,14 @@ pub const MAX_DEVICES: usize = alexa_common::DEVICE_CAPACITY as usize;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub interface: Option<String>,
+    #[serde(default, deserialize_with = "by_name")]
     pub mode: Option<Mode>,
     pub microphone: Option<OnOff>,
     /// A model file, `builtin` (the shipped model) or `none`.
     pub model: Option<ModelChoice>,
-    #[serde(default)]
-    pub policy: Vec<Rule>,
+    /// `CLASS=ACTION` rules, several in one string comma-separated.
+    #[serde(default, deserialize_with = "policy_rules")]
+    pub policy: Vec<policy::Rule>,
     pub quarantine: Option<Quarantine>,
     pub xdp_mode: Option<AttachMode>,
     /// Turn on the kernel's BPF run-time statistics (cost per packet).
@@ -190,11 +186,26 @@ macro_rules! from_str_de {
 
 from_str_de!(Device);
 from_str_de!(DeviceName);
-from_str_de!(Rule);
 from_str_de!(Quarantine);
 from_str_de!(AbsPath);
 from_str_de!(LogPath);
 from_str_de!(ModelChoice);
+
+/// A value named by one of its names (`alexa_common::Mode`), the bad name
+/// quoted in the error.
+fn by_name<'de, D: Deserializer<'de>, T: FromStr<Err: fmt::Display>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    let s = String::deserialize(d)?;
+    s.parse()
+        .map(Some)
+        .map_err(|e| de::Error::custom(format!("{s:?}: {e}")))
+}
+
+fn policy_rules<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<policy::Rule>, D::Error> {
+    let given = Vec::<String>::deserialize(d)?;
+    policy::parse(&given).map_err(|e| de::Error::custom(format!("{e:#}")))
+}
 
 impl<'de, T: FromStr<Err: fmt::Display>> Deserialize<'de> for OrNone<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -278,19 +289,6 @@ impl fmt::Display for NamedDevice {
         } else {
             write!(f, "{}={}", self.name, self.device)
         }
-    }
-}
-
-/// One `CLASS=ACTION` policy rule, checked against the class and action names.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Rule(pub String);
-
-impl FromStr for Rule {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        super::policy::apply(&alexa_common::policy::default_policy(), &[s.to_owned()])
-            .map_err(|e| format!("{e:#}"))?;
-        Ok(Rule(s.to_owned()))
     }
 }
 
@@ -397,10 +395,7 @@ pub fn describe(c: &Config) -> String {
         } else {
             devices.join(", ")
         },
-        match c.mode {
-            Some(Mode::Enforce) => "enforce",
-            _ => "monitor",
-        },
+        c.mode.unwrap_or(Mode::Monitor),
         match &c.model {
             None | Some(ModelChoice::Builtin) => "builtin".to_owned(),
             Some(ModelChoice::Off) => "none".to_owned(),
@@ -530,7 +525,7 @@ metrics = "none"
         assert_eq!(c.microphone, Some(OnOff::Off));
         assert_eq!(
             c.policy,
-            vec![Rule("justified=drop".into()), Rule("ack=alert".into())]
+            policy::parse(&["justified=drop", "ack=alert"]).unwrap()
         );
         assert_eq!(
             c.model,

@@ -11,7 +11,7 @@ use std::{
     time::Duration,
 };
 
-use alexa_common::{Event, SNAP_LEN};
+use alexa_common::{event::SNAP_LEN, Event};
 use anyhow::{Context as _, Result};
 
 use super::rotate::{self, Counting};

@@ -7,10 +7,10 @@
 
 use std::{io::Write as _, time::Instant};
 
-use alexa_common::{class_name, flag, Event, CLASS_NONE};
+use alexa_common::{class_name, policy::flag, Event, CLASS_NONE};
 use anyhow::Result;
 
-use super::{policy, WallClock};
+use super::WallClock;
 use crate::{
     offline::row::{date_bytes, model_hex},
     util::net::ip_from_mapped,
@@ -134,7 +134,7 @@ pub fn log_line(ev: &Event, meta: &LineMeta, out: &mut Vec<u8>) -> Result<()> {
         out.extend_from_slice(b",\"model\":null");
     }
     out.extend_from_slice(b",\"action\":\"");
-    out.extend_from_slice(policy::action_name(ev.action).as_bytes());
+    out.extend_from_slice(ev.action().name().as_bytes());
     out.push(b'"');
     if ev.flags & flag::QUARANTINE != 0 {
         out.extend_from_slice(b",\"quarantine\":true");
@@ -189,7 +189,7 @@ mod tests {
     fn oracle(ev: &Event, meta: &LineMeta) -> serde_json::Value {
         let row = event_row(ev, &meta.clock);
         let mut json = row.json();
-        json.action = Some(policy::action_name(ev.action));
+        json.action = Some(ev.action().name());
         json.quarantine = ev.flags & flag::QUARANTINE != 0;
         json.would_drop = ev.flags & flag::WOULD_DROP != 0;
         let line = Oracle {

@@ -27,7 +27,12 @@ use std::{
     time::Instant,
 };
 
-use alexa_common::{action, class_name, counter, flag, mode, Event, CLASS_NAMES, CLASS_NONE};
+use alexa_common::{
+    class_name,
+    maps::counter,
+    policy::{flag, Action, Mode, Policy},
+    Class, Event, CLASS_NAMES, CLASS_NONE,
+};
 use anyhow::{bail, Context as _, Result};
 use tokio::{
     io::unix::AsyncFd,
@@ -57,10 +62,9 @@ pub struct RunOptions {
     /// Log one pure `ack` verdict in N (the counters count them all).
     pub log_acks: u32,
     pub xdp_mode: AttachMode,
-    /// `policy::mode`.
-    pub mode: u32,
-    /// `CLASS=ACTION` rules on top of the default policy.
-    pub policy: Vec<String>,
+    pub mode: Mode,
+    /// Rules on top of the default policy (or an adopted agent's).
+    pub policy: Vec<policy::Rule>,
     /// The microphone's state; `None` keeps an adopted agent's (on when fresh).
     pub microphone: Option<bool>,
     /// The model to classify with; `None` classifies nothing (or keeps an adopted model).
@@ -259,15 +263,15 @@ impl Agent {
                     .to_owned(),
                 packets: row.iter().map(|s| s.packets).sum(),
                 bytes: row.iter().map(|s| s.bytes).sum(),
-                passed: row[action::PASS as usize].packets,
-                alerted: row[action::ALERT as usize].packets,
-                dropped: row[action::DROP as usize].packets,
+                passed: row[Action::Pass as usize].packets,
+                alerted: row[Action::Alert as usize].packets,
+                dropped: row[Action::Drop as usize].packets,
             })
             .collect();
         Ok(Status {
             iface: info.iface.clone(),
             xdp_mode: info.xdp_mode.clone(),
-            mode: mode_name(config.mode).to_owned(),
+            mode: config.mode().name().to_owned(),
             model_version: (version != 0).then(|| format!("{version:08x}")),
             model_path: info.model_path.clone(),
             microphone: config.microphone != 0,
@@ -278,7 +282,7 @@ impl Agent {
             policy: CLASS_NAMES
                 .iter()
                 .zip(policy)
-                .map(|(n, a)| ((*n).to_owned(), policy::action_name(a).to_owned()))
+                .map(|(n, a)| ((*n).to_owned(), a.name().to_owned()))
                 .collect(),
             counters: counter::NAMES
                 .iter()
@@ -368,34 +372,20 @@ impl Agent {
         Ok(format!("{version:08x}"))
     }
 
+    /// `alexa policy set`: `rules` as the control socket gives them, checked
+    /// before anything changes.
     pub fn set_policy(&self, rules: &[String]) -> Result<String> {
+        let rules = policy::parse(rules)?;
         let mut c = self.classifier();
-        let new = policy::apply(&c.policy()?, rules)?;
+        let new = policy::apply(&c.policy()?, &rules);
         c.set_policy(&new)?;
-        let text = describe_policy(&new);
         drop(c);
+        let whole: Vec<String> = policy::rules(&new).iter().map(|r| r.to_string()).collect();
+        let text = whole.join(",");
         self.note(format!("policy set: {text}"));
-        let rules: Vec<String> = text.split(',').map(str::to_owned).collect();
-        self.keep(config::Change::Policy(&rules))?;
+        self.keep(config::Change::Policy(&whole))?;
         Ok(text)
     }
-}
-
-pub fn mode_name(m: u32) -> &'static str {
-    if m == mode::ENFORCE {
-        "enforce"
-    } else {
-        "monitor"
-    }
-}
-
-fn describe_policy(p: &[u8; alexa_common::NUM_CLASSES]) -> String {
-    CLASS_NAMES
-        .iter()
-        .zip(p)
-        .map(|(n, a)| format!("{n}={}", policy::action_name(*a)))
-        .collect::<Vec<_>>()
-        .join(",")
 }
 
 /// Removes the control socket when the agent stops (or fails to start).
@@ -427,10 +417,9 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     }
     preflight::check_kernel(&preflight::kernel_release()?)?;
     require_interface(&opts.iface)?;
-    preflight::check_interface_free(&opts.iface, alexa_common::PROGRAM_NAME)?;
+    preflight::check_interface_free(&opts.iface, alexa_common::maps::PROGRAM_NAME)?;
     // Validate everything given before anything reaches the kernel.
     let model = opts.model.as_ref().map(ModelSource::load).transpose()?;
-    policy::apply(&alexa_common::policy::default_policy(), &opts.policy)?;
     if opts.log_acks == 0 {
         bail!("--log-acks must be at least 1 (1 logs every ack)");
     }
@@ -475,16 +464,16 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         classifier.initialize()?;
     }
     if !opts.policy.is_empty() {
-        let base = if adopted {
+        let base: Policy = if adopted {
             classifier.policy()?
         } else {
             alexa_common::policy::default_policy()
         };
-        classifier.set_policy(&policy::apply(&base, &opts.policy)?)?;
+        classifier.set_policy(&policy::apply(&base, &opts.policy))?;
     }
-    let evidence_bit = |name: &str| alexa_common::class_id(name).map_or(0, |c| 1u32 << c);
+    let evidence_bit = |class: Class| 1u32 << class as u8;
     classifier.update_config(|c| {
-        c.mode = opts.mode;
+        c.mode = opts.mode as u32;
         if let Some(on) = opts.microphone {
             c.microphone = on as u32;
         }
@@ -493,9 +482,9 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             c.quarantine_window_ms = t;
             c.quarantine_hold_ms = q;
         }
-        c.evidence_classes = evidence_bit("not_justified")
+        c.evidence_classes = evidence_bit(Class::NotJustified)
             | if opts.evidence_justified {
-                evidence_bit("justified")
+                evidence_bit(Class::Justified)
             } else {
                 0
             };
@@ -567,7 +556,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         opts.pin_dir.display(),
         opts.iface,
         attached.mode,
-        mode_name(config.mode),
+        config.mode().name(),
         if config.microphone != 0 {
             "on"
         } else {
@@ -592,11 +581,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         false,
         &[
             sd_notify::NotifyState::Ready,
-            sd_notify::NotifyState::Status(&format!(
-                "{} on {}",
-                mode_name(config.mode),
-                opts.iface
-            )),
+            sd_notify::NotifyState::Status(&format!("{} on {}", config.mode().name(), opts.iface)),
         ],
     );
     // SAFETY: the ring buffer owns its map fd, which stays open and the same
@@ -623,12 +608,11 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         acks_seen: 0,
         bad_items: 0,
     };
-    let ack = alexa_common::class_id("ack");
     let mut pacer = pacer::Pacer::announcing(Some(polling))?;
     let mut silence_check = tokio::time::interval(std::time::Duration::from_secs(5));
     // Events queued while no agent ran come first; the kernel may have woken
     // nobody for the last of them.
-    let (mut more, _) = drain(ring.get_mut(), &mut sink, &agent, ack)?;
+    let (mut more, _) = drain(ring.get_mut(), &mut sink, &agent)?;
     pacer.woken()?;
     loop {
         if more {
@@ -643,7 +627,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             _ = sigterm.recv() => break,
             guard = ring.readable_mut() => {
                 let mut guard = guard?;
-                (more, _) = drain(guard.get_inner_mut(), &mut sink, &agent, ack)?;
+                (more, _) = drain(guard.get_inner_mut(), &mut sink, &agent)?;
                 guard.clear_ready();
                 pacer.woken()?;
             }
@@ -651,7 +635,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             tick = pacer.tick(), if pacer.active() => {
                 tick?;
                 let found;
-                (more, found) = drain(ring.get_mut(), &mut sink, &agent, ack)?;
+                (more, found) = drain(ring.get_mut(), &mut sink, &agent)?;
                 // Events keep coming: keep polling, and keep the kernel
                 // from waking the agent meanwhile (`pacer`).
                 if found && pacer.active() {
@@ -659,17 +643,17 @@ pub async fn run(opts: RunOptions) -> Result<()> {
                 }
             }
             _ = std::future::ready(()), if more => {
-                (more, _) = drain(ring.get_mut(), &mut sink, &agent, ack)?;
+                (more, _) = drain(ring.get_mut(), &mut sink, &agent)?;
             }
         }
     }
     let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
     // What the ring held when the agent was asked to stop (43,700 events at
     // most), not a flood that never ends.
-    let whole_ring =
-        alexa_common::RINGBUF_BYTES as u64 / (alexa_common::EVENT_HEAD_SIZE as u64 + 8);
+    let whole_ring = alexa_common::maps::RINGBUF_BYTES as u64
+        / (alexa_common::event::EVENT_HEAD_SIZE as u64 + 8);
     for _ in 0..whole_ring.div_ceil(DRAIN_BATCH) {
-        if !drain(ring.get_mut(), &mut sink, &agent, ack)?.0 {
+        if !drain(ring.get_mut(), &mut sink, &agent)?.0 {
             break;
         }
     }
@@ -687,7 +671,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     agent.note(format!(
         "stopped; the classifier stays attached to {} and {} (pinned in {}; `alexa detach` removes it); {}",
         opts.iface,
-        if config.mode == mode::ENFORCE { "enforcing" } else { "monitoring" },
+        if config.mode() == Mode::Enforce { "enforcing" } else { "monitoring" },
         opts.pin_dir.display(),
         summary.join(" ")
     ));
@@ -719,12 +703,11 @@ fn drain(
     events: &mut aya::maps::RingBuf<aya::maps::MapData>,
     sink: &mut Sink<'_>,
     agent: &Agent,
-    ack: Option<u8>,
 ) -> Result<(bool, bool)> {
     let mut received = 0u64;
     let mut taken = 0u64;
     let mut recent = std::collections::VecDeque::with_capacity(RECENT_MAX);
-    let mut per_device = [0u64; alexa_common::DEVICE_CAPACITY as usize];
+    let mut per_device = [0u64; alexa_common::maps::DEVICE_CAPACITY as usize];
     let mut line = Vec::with_capacity(512);
     sink.meta.reanchor_if_due();
     while taken < DRAIN_BATCH {
@@ -741,7 +724,7 @@ fn drain(
         if let Some(n) = per_device.get_mut(ev.device as usize) {
             *n += 1;
         }
-        let sampled_out = Some(ev.class) == ack && {
+        let sampled_out = ev.class == Class::Ack as u8 && {
             sink.acks_seen += 1;
             !(sink.acks_seen - 1).is_multiple_of(sink.log_acks as u64)
         };
@@ -750,7 +733,7 @@ fn drain(
             log_line(&ev, &sink.meta, &mut line)?;
             sink.log.line(&line)?;
         }
-        if ev.action != action::PASS {
+        if ev.action() != Action::Pass {
             // Only the newest are kept; they are formatted once, below.
             if recent.len() == RECENT_MAX {
                 recent.pop_front();
@@ -762,7 +745,7 @@ fn drain(
                 let comment = format!(
                     "alexa: class={} action={}{} model={:08x} {}:{} -> {}:{}",
                     class_label(ev.class),
-                    policy::action_name(ev.action),
+                    ev.action(),
                     if ev.flags & flag::QUARANTINE != 0 {
                         " quarantine"
                     } else {
@@ -805,7 +788,7 @@ fn drain(
                     chrono::DateTime::from_timestamp_nanos(sink.meta.clock.wall_ns(ev.ts_ns) as i64)
                         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
                 class: class_label(ev.class).to_owned(),
-                action: policy::action_name(ev.action).to_owned(),
+                action: ev.action().name().to_owned(),
                 src: ip_from_mapped(ev.src).to_string(),
                 dst: ip_from_mapped(ev.dst).to_string(),
                 dstport: ev.features.dstport,

@@ -20,7 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alexa_common::WAKE_INTERVAL_NS;
+use alexa_common::maps::WAKE_INTERVAL_NS;
 use anyhow::{anyhow, Context as _, Result};
 use aya::maps::{Array, MapData};
 use tokio::io::unix::AsyncFd;

@@ -1,40 +1,76 @@
-//! `CLASS=ACTION` rules, as `--policy` and `alexa policy set` take them.
+//! `CLASS=ACTION` rules, as `--policy`, the config file and `alexa policy
+//! set` take them: parsed once, where the text is read, into a [`Rule`].
 
-use alexa_common::{action, class_id, CLASS_NAMES, NUM_CLASSES};
-use anyhow::{bail, Result};
+use std::{fmt, str::FromStr};
 
-/// Applies `rules` (each `CLASS=ACTION`, or several comma-separated) to
-/// `policy`; on any error `policy` is unchanged.
-pub fn apply(policy: &[u8; NUM_CLASSES], rules: &[String]) -> Result<[u8; NUM_CLASSES]> {
-    let mut out = *policy;
-    for rule in rules.iter().flat_map(|r| r.split(',')) {
-        let rule = rule.trim();
-        if rule.is_empty() {
-            continue;
-        }
-        let Some((class, act)) = rule.split_once('=') else {
-            bail!("policy rule {rule:?} is not CLASS=ACTION");
-        };
-        let Some(id) = class_id(class.trim()) else {
-            bail!(
-                "policy rule {rule:?}: unknown class {:?} (classes: {})",
-                class.trim(),
-                CLASS_NAMES.join(", ")
-            );
-        };
-        let Some(a) = action::NAMES.iter().position(|n| *n == act.trim()) else {
-            bail!(
-                "policy rule {rule:?}: unknown action {:?} (actions: pass, alert, drop)",
-                act.trim()
-            );
-        };
-        out[id as usize] = a as u8;
-    }
-    Ok(out)
+use alexa_common::{
+    policy::{Action, Policy},
+    Class,
+};
+use anyhow::{anyhow, Result};
+
+/// One `CLASS=ACTION` rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rule {
+    pub class: Class,
+    pub action: Action,
 }
 
-pub fn action_name(a: u8) -> &'static str {
-    action::NAMES.get(a as usize).copied().unwrap_or("pass")
+impl FromStr for Rule {
+    type Err = String;
+    /// One rule; the error names the rule and the part that is wrong.
+    fn from_str(rule: &str) -> Result<Rule, String> {
+        let Some((class, action)) = rule.split_once('=') else {
+            return Err(format!("policy rule {rule:?} is not CLASS=ACTION"));
+        };
+        let (class, action) = (class.trim(), action.trim());
+        Ok(Rule {
+            class: class
+                .parse()
+                .map_err(|e| format!("policy rule {rule:?}: {class:?}: {e}"))?,
+            action: action
+                .parse()
+                .map_err(|e| format!("policy rule {rule:?}: {action:?}: {e}"))?,
+        })
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={}", self.class, self.action)
+    }
+}
+
+/// Rules as given: each `CLASS=ACTION`, or several comma-separated.
+pub fn parse<S: AsRef<str>>(given: &[S]) -> Result<Vec<Rule>> {
+    given
+        .iter()
+        .flat_map(|r| r.as_ref().split(','))
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(|r| r.parse().map_err(|e: String| anyhow!(e)))
+        .collect()
+}
+
+/// `policy` with `rules` applied in order.
+pub fn apply(policy: &Policy, rules: &[Rule]) -> Policy {
+    let mut out = *policy;
+    for r in rules {
+        out[r.class as usize] = r.action;
+    }
+    out
+}
+
+/// The whole policy as rules, in class order.
+pub fn rules(policy: &Policy) -> Vec<Rule> {
+    Class::ALL
+        .into_iter()
+        .zip(policy)
+        .map(|(class, action)| Rule {
+            class,
+            action: *action,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -42,14 +78,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn rules_apply_and_errors_change_nothing() {
+    fn rules_parse_once_and_apply() {
         let p = alexa_common::policy::default_policy();
-        let q = apply(&p, &["ack=alert, justified=drop".into()]).unwrap();
-        assert_eq!(q[class_id("ack").unwrap() as usize], action::ALERT);
-        assert_eq!(q[class_id("justified").unwrap() as usize], action::DROP);
-        let e = apply(&p, &["ack=alert".into(), "voice=drop".into()]).unwrap_err();
-        assert!(e.to_string().contains("unknown class \"voice\""), "{e}");
-        assert!(apply(&p, &["ack=maybe".into()]).is_err());
-        assert!(apply(&p, &["ack".into()]).is_err());
+        let given = parse(&["ack=alert, justified=drop"]).unwrap();
+        let q = apply(&p, &given);
+        assert_eq!(q[Class::Ack as usize], Action::Alert);
+        assert_eq!(q[Class::Justified as usize], Action::Drop);
+        assert_eq!(q[Class::NotJustified as usize], Action::Drop);
+        assert_eq!(given[0].to_string(), "ack=alert");
+        let e = parse(&["ack=alert", "voice=drop"]).unwrap_err();
+        assert!(e.to_string().contains("\"voice\": unknown class"), "{e}");
+        let e = parse(&["ack=maybe"]).unwrap_err();
+        assert!(e.to_string().contains("\"maybe\": unknown action"), "{e}");
+        assert!(parse(&["ack"]).is_err());
+        assert_eq!(apply(&p, &rules(&q)), q);
     }
 }

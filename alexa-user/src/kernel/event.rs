@@ -1,6 +1,6 @@
 //! Ring-buffer records back into [`Event`]s.
 
-use alexa_common::{Event, EventHead, EVENT_HEAD_SIZE, EVENT_SIZE, SNAP_LEN};
+use alexa_common::event::{Event, EventHead, EVENT_HEAD_SIZE, EVENT_SIZE, SNAP_LEN};
 
 /// An event from a ring-buffer record: a whole [`Event`], or a head-only
 /// record (no snap); `None` for any other size.

@@ -13,8 +13,13 @@ use std::{
 };
 
 use alexa_common::{
-    action, counter, device_filter_bit, maps, mode, policy, stat_index, ClassStat, Config, Node,
-    CONFIG_INITIALIZED, DEVICE_CAPACITY, MODEL_SLOTS, NUM_CLASSES, PROGRAM_NAME, TREE_CAPACITY,
+    maps::{
+        self, counter, device_filter_bit, stat_index, ClassStat, Config, CONFIG_INITIALIZED,
+        DEVICE_CAPACITY, MODEL_SLOTS, PROGRAM_NAME,
+    },
+    policy::{self, Action, Mode, Policy},
+    tree::{Node, TREE_CAPACITY},
+    NUM_CLASSES,
 };
 use anyhow::{anyhow, bail, Context as _, Result};
 use aya::{
@@ -66,7 +71,7 @@ pub const DEFAULT_QUARANTINE_WINDOW_MS: u32 = 2_000;
 pub const DEFAULT_QUARANTINE_HOLD_MS: u32 = 60_000;
 
 /// The quarantine rule the agent starts with.
-pub fn default_quarantine_rule() -> alexa_common::QuarantineRule {
+pub fn default_quarantine_rule() -> alexa_common::policy::QuarantineRule {
     Config {
         quarantine_packets: DEFAULT_QUARANTINE_PACKETS,
         quarantine_window_ms: DEFAULT_QUARANTINE_WINDOW_MS,
@@ -86,7 +91,7 @@ pub struct Attached {
 }
 
 /// Per-class packets and bytes by action, summed over CPUs.
-pub type ClassActionStats = [[ClassStat; action::COUNT]; NUM_CLASSES + 1];
+pub type ClassActionStats = [[ClassStat; Action::COUNT]; NUM_CLASSES + 1];
 
 /// Far longer than any XDP run (microseconds, inside one softirq) takes.
 const SLOT_GRACE: std::time::Duration = std::time::Duration::from_millis(10);
@@ -151,12 +156,12 @@ impl Classifier {
     /// enforce policy, quarantine K=20 in 2 s for 60 s, evidence of
     /// `not_justified` packets.
     pub fn initialize(&mut self) -> Result<()> {
-        let evidence = 1u32 << policy::QUARANTINE_CLASS;
+        let evidence = 1u32 << policy::QUARANTINE_CLASS as u8;
         self.set_policy(&policy::default_policy())?;
         self.update_config(|c| {
             *c = Config {
                 microphone: 1,
-                mode: mode::MONITOR,
+                mode: Mode::Monitor as u32,
                 quarantine_packets: DEFAULT_QUARANTINE_PACKETS,
                 quarantine_window_ms: DEFAULT_QUARANTINE_WINDOW_MS,
                 quarantine_hold_ms: DEFAULT_QUARANTINE_HOLD_MS,
@@ -183,21 +188,19 @@ impl Classifier {
         Ok(())
     }
 
-    /// The action per class id.
-    pub fn policy(&self) -> Result<[u8; NUM_CLASSES]> {
+    /// The action per class id, as the kernel reads the map (a number that
+    /// is no action passes).
+    pub fn policy(&self) -> Result<Policy> {
         let map = self.ebpf.map(maps::POLICY).context("no POLICY map")?;
         let policy: Array<_, u32> = Array::try_from(map)?;
-        let mut out = [action::PASS; NUM_CLASSES];
+        let mut out = [Action::Pass; NUM_CLASSES];
         for (i, a) in out.iter_mut().enumerate() {
-            *a = policy.get(&(i as u32), 0)? as u8;
+            *a = Action::from_map(policy.get(&(i as u32), 0)? as u8);
         }
         Ok(out)
     }
 
-    pub fn set_policy(&mut self, actions: &[u8; NUM_CLASSES]) -> Result<()> {
-        if let Some(bad) = actions.iter().find(|a| **a as usize >= action::COUNT) {
-            bail!("action {bad} is not one of pass, alert, drop");
-        }
+    pub fn set_policy(&mut self, actions: &Policy) -> Result<()> {
         let mut policy: Array<_, u32> = Array::try_from(self.map(maps::POLICY)?)?;
         for (i, a) in actions.iter().enumerate() {
             policy.set(i as u32, *a as u32, 0)?;
@@ -443,9 +446,9 @@ impl Classifier {
             .map(maps::CLASS_STATS)
             .context("no CLASS_STATS map")?;
         let stats: PerCpuArray<_, ClassStat> = PerCpuArray::try_from(map)?;
-        let mut out = [[ClassStat::default(); action::COUNT]; NUM_CLASSES + 1];
+        let mut out = [[ClassStat::default(); Action::COUNT]; NUM_CLASSES + 1];
         for (row, by_action) in out.iter_mut().enumerate() {
-            for (a, slot) in by_action.iter_mut().enumerate() {
+            for (a, slot) in Action::ALL.into_iter().zip(by_action.iter_mut()) {
                 for s in stats.get(&stat_index(row as u32, a as u8), 0)?.iter() {
                     slot.packets += s.packets;
                     slot.bytes += s.bytes;

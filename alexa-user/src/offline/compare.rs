@@ -10,7 +10,7 @@
 
 use std::{collections::BTreeMap, fmt::Write as _, path::Path, path::PathBuf};
 
-use alexa_common::{Feature, CLASS_NAMES};
+use alexa_common::{Class, Feature, CLASS_NAMES};
 use anyhow::{bail, Result};
 
 use crate::offline::dataset::{load_distinct, read_dataset, Columns, DatasetRow};
@@ -124,8 +124,8 @@ pub fn dataset_samples(path: &Path) -> Result<(Vec<Samples>, u64)> {
 /// Per-class samples of the reference files, read as the module's header says.
 pub fn reference_samples(paths: &[PathBuf]) -> Result<(Vec<Samples>, Comparison)> {
     let files = load_distinct(paths)?;
-    let justified = alexa_common::class_id("justified").expect("a class");
-    let not_justified = alexa_common::class_id("not_justified").expect("a class");
+    let justified = Class::Justified as u8;
+    let not_justified = Class::NotJustified as u8;
     let mut by = vec![Samples::default(); CLASS_NAMES.len()];
     let mut info = Comparison {
         reference_files: files.files.len(),
@@ -165,19 +165,19 @@ pub fn compare(dataset: &Path, reference: &[PathBuf]) -> Result<Comparison> {
 /// Per-class distances between two sets of samples, in the report's class order.
 pub fn distances(a: &[Samples], reference: &[Samples]) -> Vec<ClassDistance> {
     let order = [
-        "ack",
-        "expected",
-        "syn",
-        "justified",
-        "handshake",
-        "retransmit",
-        "not_relevant",
-        "not_justified",
+        Class::Ack,
+        Class::Expected,
+        Class::Syn,
+        Class::Justified,
+        Class::Handshake,
+        Class::Retransmit,
+        Class::NotRelevant,
+        Class::NotJustified,
     ];
     order
         .iter()
-        .map(|name| {
-            let i = alexa_common::class_id(name).expect("a class") as usize;
+        .map(|class| {
+            let i = *class as usize;
             ClassDistance {
                 class: CLASS_NAMES[i],
                 rows: a[i].length.len() as u64,

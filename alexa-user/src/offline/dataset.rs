@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use alexa_common::{class_id, Feature, Features, NUM_FEATURES};
+use alexa_common::{Class, Feature, Features, NUM_FEATURES};
 use anyhow::{bail, Context as _, Result};
 
 use crate::{offline::csv::Records, util::text::one_line};
@@ -108,16 +108,19 @@ pub fn read_records_from(
                 )
             })?;
         }
-        let class = match cols.class.and_then(|i| record.get(i)) {
-            None | Some("") => None,
-            Some(name) => Some(class_id(name).with_context(|| {
-                format!(
-                    "{}: line {line}: unknown class `{}`",
-                    path.display(),
-                    one_line(name)
-                )
-            })?),
-        };
+        let class =
+            match cols.class.and_then(|i| record.get(i)) {
+                None | Some("") => None,
+                Some(name) => Some(name.parse::<Class>().map(|c| c as u8).ok().with_context(
+                    || {
+                        format!(
+                            "{}: line {line}: unknown class `{}`",
+                            path.display(),
+                            one_line(name)
+                        )
+                    },
+                )?),
+            };
         each(
             &cols,
             DatasetRow {

@@ -52,7 +52,7 @@ impl Extractor {
                 let prev = self.flows.get(&pkt.key);
                 let (state, step) = flow::advance(prev, &pkt, data, ts_ns);
                 self.flows.insert(pkt.key, state);
-                Outcome::Classified(pkt, flow::features(&pkt, &step, microphone))
+                Outcome::Classified(pkt, Features::new(&pkt, &step, microphone))
             }
             Verdict::Foreign => Outcome::Foreign,
             Verdict::Other => Outcome::Other,

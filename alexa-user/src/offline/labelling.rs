@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use alexa_common::{class, Features, CLASS_NAMES, NUM_CLASSES};
+use alexa_common::{Class, Features, NUM_CLASSES};
 use anyhow::{Context as _, Result};
 
 use crate::{
@@ -38,16 +38,16 @@ pub enum AppClass {
 }
 
 impl AppClass {
-    pub fn class(self) -> u8 {
+    pub fn class(self) -> Class {
         match self {
-            AppClass::Expected => class::EXPECTED,
-            AppClass::Justified => class::JUSTIFIED,
-            AppClass::NotJustified => class::NOT_JUSTIFIED,
+            AppClass::Expected => Class::Expected,
+            AppClass::Justified => Class::Justified,
+            AppClass::NotJustified => Class::NotJustified,
         }
     }
 
     pub fn name(self) -> &'static str {
-        CLASS_NAMES[self.class() as usize]
+        self.class().name()
     }
 }
 
@@ -55,29 +55,29 @@ impl AppClass {
 /// recording whose application data is `app`. A packet the rules do not
 /// name (UDP, HTTP, an SSL segment without a record type, which the
 /// contract never produces) is `not_relevant`.
-pub fn published_class(f: &Features, app: AppClass) -> u8 {
+pub fn published_class(f: &Features, app: AppClass) -> Class {
     if f.proto != TCP {
-        return class::NOT_RELEVANT;
+        return Class::NotRelevant;
     }
     match f.highest_layer {
         // SSL
         0 => match f.content_type {
-            20..=22 => class::HANDSHAKE,
-            23 if SYN_RECORD_LENS.contains(&f.record_len) => class::SYN,
+            20..=22 => Class::Handshake,
+            23 if SYN_RECORD_LENS.contains(&f.record_len) => Class::Syn,
             23 => app.class(),
-            _ => class::NOT_RELEVANT,
+            _ => Class::NotRelevant,
         },
         // TCP
         1 => match (f.ack_flag != 0, f.payload_len) {
-            (true, 0) => class::ACK,
-            (_, SYN_PAYLOAD_LEN) => class::SYN,
-            (false, 0) => class::RETRANSMIT,
-            _ => class::NOT_RELEVANT,
+            (true, 0) => Class::Ack,
+            (_, SYN_PAYLOAD_LEN) => Class::Syn,
+            (false, 0) => Class::Retransmit,
+            _ => Class::NotRelevant,
         },
         // DATA
-        2 if f.dstport == SYNC_PORT => class::SYN,
+        2 if f.dstport == SYNC_PORT => Class::Syn,
         // DATA elsewhere, HTTP
-        _ => class::NOT_RELEVANT,
+        _ => Class::NotRelevant,
     }
 }
 
@@ -103,7 +103,7 @@ pub fn label_capture(
                 timestamp: (row.ts_ns / 1000) as f64 / 1e6,
                 context: app.name().to_owned(),
                 microphone: microphone as u8,
-                class: CLASS_NAMES[c as usize].to_owned(),
+                class: c.name().to_owned(),
             })
             .with_context(|| format!("{}: cannot write", out.display()))
         })?;
@@ -122,8 +122,6 @@ pub fn label_capture(
 
 #[cfg(test)]
 mod tests {
-    use alexa_common::class_id;
-
     use super::*;
 
     /// A TCP packet: an ACK with no payload, before each test changes it.
@@ -149,7 +147,7 @@ mod tests {
     }
 
     fn name(f: &Features, app: AppClass) -> &'static str {
-        CLASS_NAMES[published_class(f, app) as usize]
+        published_class(f, app).name()
     }
 
     #[test]
@@ -159,7 +157,7 @@ mod tests {
             AppClass::Justified,
             AppClass::NotJustified,
         ] {
-            assert_eq!(class_id(a.name()), Some(a.class()));
+            assert_eq!(a.name().parse(), Ok(a.class()));
             let by_clap = <AppClass as clap::ValueEnum>::from_str(a.name(), false).unwrap();
             assert_eq!(by_clap, a);
         }

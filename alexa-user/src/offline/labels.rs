@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use alexa_common::class_id;
+use alexa_common::Class;
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +55,7 @@ pub fn read_labels_from(path: &Path, input: impl std::io::Read) -> Result<Vec<Ch
     let mut last = 0;
     while let Some((line, _)) = records.next_record()? {
         let label: Label = records.deserialize()?;
-        let class = class_id(&label.class).with_context(|| {
+        let class = label.class.parse::<Class>().ok().with_context(|| {
             format!(
                 "{}: line {line}: unknown class `{}`",
                 path.display(),
@@ -76,7 +76,7 @@ pub fn read_labels_from(path: &Path, input: impl std::io::Read) -> Result<Vec<Ch
         out.push(CheckedLabel {
             frame: label.frame,
             microphone: label.microphone == 1,
-            class,
+            class: class as u8,
             line,
         });
     }

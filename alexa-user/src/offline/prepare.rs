@@ -5,7 +5,7 @@
 
 use std::{collections::BTreeMap, path::Path};
 
-use alexa_common::{class_id, CLASS_NAMES};
+use alexa_common::{Class, CLASS_NAMES};
 use anyhow::{bail, Context as _, Result};
 use rand::{seq::index::sample, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -99,7 +99,7 @@ pub fn prepare(input: &Path, out: &Path, opts: &PrepareOptions) -> Result<Prepar
     let mut acks = 0usize;
     while let Some((line, rec)) = r.next_record()? {
         let class = rec.get(class_col).unwrap_or("").trim();
-        if !class.is_empty() && class_id(class).is_none() {
+        if !class.is_empty() && class.parse::<Class>().is_err() {
             bail!(
                 "{}: line {line}: unknown class `{}`",
                 input.display(),

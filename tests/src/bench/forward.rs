@@ -12,7 +12,7 @@ use std::{
     time::Duration,
 };
 
-use alexa_common::PROGRAM_NAME;
+use alexa_common::maps::PROGRAM_NAME;
 use anyhow::{bail, Result};
 
 use super::{

@@ -12,7 +12,10 @@ use std::{
     time::Duration,
 };
 
-use alexa_common::{maps, FlowKey, FlowState, FLOW_CAPACITY};
+use alexa_common::{
+    maps::{self, FLOW_CAPACITY},
+    FlowKey, FlowState,
+};
 use anyhow::{anyhow, Context as _, Result};
 use aya::maps::{HashMap, Map, MapData};
 use etherparse::PacketBuilder;

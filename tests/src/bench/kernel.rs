@@ -10,7 +10,10 @@ use std::{
 
 use alexa::{kernel::OBJECT, offline::model::Model, util::net::ip_to_mapped};
 use alexa_common::{
-    counter, flow, maps, Config, FlowKey, FlowState, FLOW_CAPACITY, IPPROTO_TCP, PROGRAM_NAME,
+    flow,
+    maps::{self, counter, device_filter_bit, Config, FLOW_CAPACITY, PROGRAM_NAME},
+    policy::Quarantine,
+    FlowKey, FlowState, IPPROTO_TCP,
 };
 use anyhow::{anyhow, bail, Context as _, Result};
 use aya::{
@@ -121,7 +124,7 @@ impl Object {
     pub fn add_device(&mut self, index: u8, addr: IpAddr) -> Result<()> {
         let key = ip_to_mapped(addr);
         let mut filter: Array<_, u64> = Array::try_from(self.map_mut(maps::DEVICE_FILTER)?)?;
-        let bits = filter.get(&0, 0)? | alexa_common::device_filter_bit(&key);
+        let bits = filter.get(&0, 0)? | device_filter_bit(&key);
         filter.set(0, bits, 0)?;
         let mut devices: HashMap<_, [u8; 16], u8> =
             HashMap::try_from(self.map_mut(maps::DEVICES)?)?;
@@ -133,7 +136,7 @@ impl Object {
     pub fn add_device_mac(&mut self, index: u8, mac: [u8; 6]) -> Result<()> {
         let key = alexa_common::parse::mac_key(&mac);
         let mut filter: Array<_, u64> = Array::try_from(self.map_mut(maps::DEVICE_FILTER)?)?;
-        let bits = filter.get(&0, 0)? | alexa_common::device_filter_bit(&key);
+        let bits = filter.get(&0, 0)? | device_filter_bit(&key);
         filter.set(0, bits, 0)?;
         let mut devices: HashMap<_, [u8; 16], u8> =
             HashMap::try_from(self.map_mut(maps::DEVICES)?)?;
@@ -396,7 +399,7 @@ fn mix_round(
     frames: &[Vec<u8>],
 ) -> Result<MixRound> {
     clear::<FlowState>(obj.map_mut(maps::FLOWS)?)?;
-    clear::<alexa_common::Quarantine>(obj.map_mut(maps::QUARANTINE)?)?;
+    clear::<Quarantine>(obj.map_mut(maps::QUARANTINE)?)?;
     while ring.next().is_some() {}
     let mut r = MixRound::default();
     let (mut dev_full, mut dev_bare, mut oth_full, mut oth_bare) = (0u64, 0u64, 0u64, 0u64);

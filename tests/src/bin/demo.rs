@@ -18,6 +18,7 @@ use std::{
 };
 
 use alexa::offline::labelling::AppClass;
+use alexa_common::Class;
 use alexa_tests::{
     agent::Agent,
     real::VOICE_ECHO_MAC,
@@ -610,8 +611,8 @@ fn summary(a: &Args, sim: &Session, run: &session::Run, o: &Outcome) -> String {
             o.socket_drops
         );
     }
-    let (nj_dropped, nj) = o.dropped_of("not_justified");
-    let (exp_dropped, exp) = o.dropped_of("expected");
+    let (nj_dropped, nj) = o.dropped_of(Class::NotJustified);
+    let (exp_dropped, exp) = o.dropped_of(Class::Expected);
     let _ = writeln!(
         s,
         "hidden uploads (not_justified, microphone muted): {} of {} packets blocked",
@@ -716,10 +717,10 @@ fn real_summary(
         "microphone on: {} of {} packets dropped",
         t.dropped, t.sent
     );
-    let (k, u) = muted.outcome.dropped_of("not_justified");
+    let (k, u) = muted.outcome.dropped_of(Class::NotJustified);
     let _ = writeln!(s, "muted: {k} of {u} uploads dropped");
-    let (net_dropped, net) = ["handshake", "ack", "syn", "retransmit"]
-        .iter()
+    let (net_dropped, net) = [Class::Handshake, Class::Ack, Class::Syn, Class::Retransmit]
+        .into_iter()
         .map(|c| muted.outcome.dropped_of(c))
         .fold((0, 0), |(d, n), (a, b)| (d + a, n + b));
     let _ = writeln!(

@@ -12,7 +12,7 @@ use std::{
     },
 };
 
-use alexa_common::{class_id, Feature};
+use alexa_common::{Class, Feature};
 use anyhow::{bail, Result};
 
 use super::{
@@ -65,7 +65,7 @@ pub fn prepared_training(
     held_out: usize,
     opts: &PrepareOptions,
 ) -> Vec<DatasetRow> {
-    let ack = class_id("ack");
+    let ack = Some(Class::Ack as u8);
     let rows = || {
         files
             .iter()
@@ -259,8 +259,8 @@ mod tests {
 
     #[test]
     fn the_training_part_leaves_out_the_held_out_file_and_thins_only_acks() {
-        let ack = class_id("ack").unwrap();
-        let syn = class_id("syn").unwrap();
+        let ack = Class::Ack as u8;
+        let syn = Class::Syn as u8;
         let files = [
             file("a", &[ack, ack, syn, ack]),
             file("b", &[syn, syn]),

@@ -4,9 +4,8 @@
 use std::{collections::BTreeMap, path::Path};
 
 use alexa_common::{
-    class_id,
     tree::{Node, LEAF, TREE_CAPACITY, TREE_MAX_DEPTH},
-    Feature, CLASS_NAMES, CONTRACT_VERSION, NUM_FEATURES,
+    Class, Feature, CLASS_NAMES, CONTRACT_VERSION, NUM_FEATURES,
 };
 use anyhow::{bail, Context as _, Result};
 use serde::{Deserialize, Serialize};
@@ -428,8 +427,11 @@ pub fn validate(file: ModelFile) -> Result<Model> {
                 nodes.push(Node::split(f as u8, t, l, r));
             }
             (None, Some(name)) => {
-                let c =
-                    class_id(name).with_context(|| format!("{}: unknown class {name:?}", at()))?;
+                let c = name
+                    .parse::<Class>()
+                    .ok()
+                    .with_context(|| format!("{}: unknown class {name:?}", at()))?
+                    as u8;
                 if s.threshold.is_some()
                     || s.left.is_some()
                     || s.right.is_some()

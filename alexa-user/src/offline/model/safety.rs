@@ -14,8 +14,8 @@
 use std::{collections::HashMap, path::Path};
 
 use alexa_common::{
-    class,
-    policy::{self, action, mode, Quarantine, QuarantineRule},
+    policy::{self, Action, Mode, Quarantine, QuarantineRule},
+    Class,
 };
 use anyhow::Result;
 
@@ -143,7 +143,7 @@ pub fn check_capture(
     extract_each(capture, devices.clone(), true, None, |_, row| {
         s.on_packets += 1;
         let p = model.predict(&row.features);
-        if p == class::NOT_JUSTIFIED {
+        if p == Class::NotJustified as u8 {
             s.on_not_justified += 1;
         }
         let f = &row.features;
@@ -151,11 +151,11 @@ pub fn check_capture(
             .entry((row.dst, f.srcport, f.dstport, f.proto))
             .or_default();
         let d = policy::decide(
-            action::PASS,
-            p == policy::QUARANTINE_CLASS,
+            Action::Pass as u8,
+            p == policy::QUARANTINE_CLASS as u8,
             q,
             rule,
-            mode::ENFORCE,
+            Mode::Enforce as u32,
             row.ts_ns,
         );
         if d.flags & policy::flag::QUARANTINE_START != 0 {
@@ -166,8 +166,8 @@ pub fn check_capture(
     // Muted: the published labels with the application class not_justified.
     extract_each(capture, devices.clone(), false, None, |_, row| {
         let label = published_class(&row.features, AppClass::NotJustified);
-        let caught = model.predict(&row.features) == class::NOT_JUSTIFIED;
-        if label == class::NOT_JUSTIFIED {
+        let caught = model.predict(&row.features) == Class::NotJustified as u8;
+        if label == Class::NotJustified {
             s.muted_app += 1;
             s.muted_app_caught += caught as u64;
         } else if is_network(label) {
@@ -179,9 +179,9 @@ pub fn check_capture(
     Ok(s)
 }
 
-fn is_network(c: u8) -> bool {
+fn is_network(c: Class) -> bool {
     matches!(
         c,
-        class::HANDSHAKE | class::ACK | class::RETRANSMIT | class::SYN
+        Class::Handshake | Class::Ack | Class::Retransmit | Class::Syn
     )
 }

@@ -16,6 +16,7 @@ pub mod tls;
 
 use std::{fmt, net::Ipv4Addr, path::Path, str::FromStr};
 
+use alexa_common::Class;
 use anyhow::{bail, Context as _, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -57,18 +58,31 @@ impl Context {
     /// (the published dataset's rule, docs/simulator.md): muted, nothing
     /// explains it; listening, nobody spoke to it; otherwise the user asked
     /// (a conversation, or music the user asked for).
-    pub fn app_class(self) -> &'static str {
+    pub fn app_class(self) -> Class {
         match self {
-            Context::MicOff => "not_justified",
-            Context::NoWakeWord => "justified",
-            Context::Streaming | Context::Conversation => "expected",
+            Context::MicOff => Class::NotJustified,
+            Context::NoWakeWord => Class::Justified,
+            Context::Streaming | Context::Conversation => Class::Expected,
         }
     }
 }
 
-/// The class name [`Sim`] resolves to the context's [`Context::app_class`]
+/// A device frame's class as a context's script gives it: a class, or
+/// [`APP`], which [`Sim`] resolves to the context's [`Context::app_class`]
 /// at the frame's time.
-pub const APP: &str = "app";
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimClass {
+    Is(Class),
+    App,
+}
+
+impl From<Class> for SimClass {
+    fn from(c: Class) -> SimClass {
+        SimClass::Is(c)
+    }
+}
+
+pub const APP: SimClass = SimClass::App;
 
 impl fmt::Display for Context {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -133,7 +147,7 @@ impl Default for SimOptions {
 pub struct Truth {
     pub context: Context,
     pub microphone: bool,
-    /// Class id (`alexa_common::CLASS_NAMES`).
+    /// Class id (`alexa_common::Class` as a number).
     pub class: u8,
 }
 
@@ -251,17 +265,16 @@ impl Sim {
         });
     }
 
-    fn truth(&self, ts_us: u64, class: &str) -> Truth {
+    fn truth(&self, ts_us: u64, class: SimClass) -> Truth {
         let context = self.context_at(ts_us);
-        let class = if class == APP {
-            context.app_class()
-        } else {
-            class
+        let class = match class {
+            SimClass::Is(c) => c,
+            SimClass::App => context.app_class(),
         };
         Truth {
             context,
             microphone: context.microphone(),
-            class: alexa_common::class_id(class).expect("a class name"),
+            class: class as u8,
         }
     }
 
@@ -308,15 +321,15 @@ impl Sim {
         ts_us: u64,
         flags: u8,
         payload: &[u8],
-        class: &str,
+        class: impl Into<SimClass>,
     ) -> u64 {
         self.dev_tcp_at_seq(c, ts_us, flags, payload, class, c.dev_next)
     }
 
     /// A pure ACK reporting `blocks` SACK blocks (a duplicate ACK after a loss).
-    pub fn dev_sack(&mut self, c: &mut Conn, ts_us: u64, blocks: u8, class: &str) -> u64 {
+    pub fn dev_sack(&mut self, c: &mut Conn, ts_us: u64, blocks: u8, class: Class) -> u64 {
         let seq = c.dev_next;
-        self.dev_segment(c, ts_us, frames::ACK, &[], class, seq, blocks)
+        self.dev_segment(c, ts_us, frames::ACK, &[], class.into(), seq, blocks)
     }
 
     /// As [`Sim::dev_tcp`] with an explicit sequence number (a repeated SYN).
@@ -326,10 +339,10 @@ impl Sim {
         ts_us: u64,
         flags: u8,
         payload: &[u8],
-        class: &str,
+        class: impl Into<SimClass>,
         seq: u32,
     ) -> u64 {
-        self.dev_segment(c, ts_us, flags, payload, class, seq, 0)
+        self.dev_segment(c, ts_us, flags, payload, class.into(), seq, 0)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -339,7 +352,7 @@ impl Sim {
         ts_us: u64,
         flags: u8,
         payload: &[u8],
-        class: &str,
+        class: SimClass,
         seq: u32,
         sack: u8,
     ) -> u64 {
@@ -400,7 +413,7 @@ impl Sim {
         sport: u16,
         dport: u16,
         payload: &[u8],
-        class: &str,
+        class: Class,
     ) {
         let id = self.next_id();
         let f = frames::udp_frame(
@@ -412,7 +425,7 @@ impl Sim {
             id,
             if dst.ip.is_multicast() { 255 } else { 64 },
         );
-        let truth = self.truth(ts_us, class);
+        let truth = self.truth(ts_us, class.into());
         self.push(ts_us, f, Some(truth));
     }
 

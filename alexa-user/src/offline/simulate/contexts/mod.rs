@@ -21,12 +21,13 @@ mod voice;
 
 use std::net::Ipv4Addr;
 
+use alexa_common::Class;
 use rand::Rng;
 
 use super::{
     calibration::*,
     frames::{Host, ACK, FIN, PSH, RST, SYN},
-    hosts, tls, Conn, Context, Sim, APP,
+    hosts, tls, Conn, Context, Sim, SimClass, APP,
 };
 
 use self::{music::*, sessions::*, tcp::*, udp::*, voice::*};
@@ -96,7 +97,7 @@ fn app_record(sim: &mut Sim, total: usize) -> Vec<u8> {
 }
 
 /// One record in one segment, sized so the frame is `frame` bytes.
-fn send_record(sim: &mut Sim, c: &mut Conn, t: u64, frame: usize, class: &str) -> u64 {
+fn send_record(sim: &mut Sim, c: &mut Conn, t: u64, frame: usize, class: SimClass) -> u64 {
     let len = payload_for(c, frame).min(MSS);
     let rec = app_record(sim, len);
     sim.dev_tcp(c, t, ACK | PSH, &rec, class)
@@ -105,7 +106,7 @@ fn send_record(sim: &mut Sim, c: &mut Conn, t: u64, frame: usize, class: &str) -
 /// One record of `total` bytes over as many segments as it needs: the
 /// segments before its last end no record (TCP, `not_relevant` by the
 /// published rules); the last gets `class`. Returns the last one's time.
-fn send_spanning(sim: &mut Sim, c: &mut Conn, t: u64, total: usize, class: &str) -> u64 {
+fn send_spanning(sim: &mut Sim, c: &mut Conn, t: u64, total: usize, class: SimClass) -> u64 {
     let rec = app_record(sim, total);
     let mut t = t;
     let n = rec.len().div_ceil(MSS);
@@ -117,7 +118,7 @@ fn send_spanning(sim: &mut Sim, c: &mut Conn, t: u64, total: usize, class: &str)
         let (flags, cls) = if last {
             (ACK | PSH, class)
         } else {
-            (ACK, "not_relevant")
+            (ACK, Class::NotRelevant.into())
         };
         sim.dev_tcp(c, t, flags, seg, cls);
     }
@@ -142,7 +143,7 @@ fn srv_bytes(sim: &mut Sim, c: &mut Conn, t: u64, bytes: usize) -> u64 {
 fn ack_answer(sim: &mut Sim, c: &mut Conn, t: u64, after: u64) -> u64 {
     let bytes = sim.rng.gen_range(40..400);
     srv_bytes(sim, c, t, bytes);
-    sim.dev_tcp(c, t + after, ACK, &[], "ack")
+    sim.dev_tcp(c, t + after, ACK, &[], Class::Ack)
 }
 
 fn server(last: u8) -> Host {

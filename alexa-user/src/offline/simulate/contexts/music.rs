@@ -40,9 +40,9 @@ pub(super) fn download(sim: &mut Sim, c: &mut Conn, t: u64, n: u32, sack_p: f64)
         let d = sim.rng.gen_range(20..250);
         last = if sim.rng.gen_bool(sack_p) {
             let blocks = if sim.rng.gen_bool(SACK_TWO_P) { 2 } else { 1 };
-            sim.dev_sack(c, t + d, blocks, "ack")
+            sim.dev_sack(c, t + d, blocks, Class::Ack)
         } else {
-            sim.dev_tcp(c, t + d, ACK, &[], "ack")
+            sim.dev_tcp(c, t + d, ACK, &[], Class::Ack)
         };
         t = last + us(sample(SEGMENT_GAP_US, &mut sim.rng) / 1e3);
     }
@@ -70,7 +70,7 @@ pub(super) fn track_http(sim: &mut Sim, t: u64, until: u64) -> u64 {
         }
         req.truncate(want.saturating_sub(2).max(16));
         req.push_str("\r\n");
-        let at = sim.dev_tcp(&mut c, t, ACK | PSH, req.as_bytes(), "not_relevant");
+        let at = sim.dev_tcp(&mut c, t, ACK | PSH, req.as_bytes(), Class::NotRelevant);
         let when = at + rt(sim, rtt);
         let last = download(sim, &mut c, when, n, SACK_P_HTTP);
         off += bytes;
@@ -110,7 +110,7 @@ pub(super) fn track_https(sim: &mut Sim, t: u64, until: u64, last: bool) -> u64 
     for _ in 0..n {
         sim.srv_tcp(&mut c, at, ACK, &seg);
         let seq = c.dev_next;
-        sim.dev_tcp_at_seq(&mut c, at + 40, RST, &[], "retransmit", seq);
+        sim.dev_tcp_at_seq(&mut c, at + 40, RST, &[], Class::Retransmit, seq);
         at += sim.rng.gen_range(20..700);
     }
     at

@@ -19,9 +19,9 @@ pub(super) fn probes(sim: &mut Sim) {
         let r = rt(sim, rtt);
         srv_bytes(sim, &mut c, t1 + r, 2_000);
         let when = t1 + r + sim.rng.gen_range(50..300);
-        let a = sim.dev_tcp(&mut c, when, ACK, &[], "ack");
+        let a = sim.dev_tcp(&mut c, when, ACK, &[], Class::Ack);
         let when = a + tiny(sim);
-        let a = sim.dev_tcp(&mut c, when, ACK, &[], "ack");
+        let a = sim.dev_tcp(&mut c, when, ACK, &[], Class::Ack);
         let when = a + rt(sim, rtt);
         close(sim, &mut c, when, rtt);
         t += us(PROBE_PERIOD_S * 1e3 + sim.rng.gen_range(0.0..800.0));
@@ -137,9 +137,9 @@ pub(super) fn upload(sim: &mut Sim, t: u64, u: f64) {
     let r = rt(sim, rtt);
     srv_bytes(sim, &mut c, t + r, 1_500);
     let when = t + r + sim.rng.gen_range(50..600);
-    let a = sim.dev_tcp(&mut c, when, ACK, &[], "ack");
+    let a = sim.dev_tcp(&mut c, when, ACK, &[], Class::Ack);
     let when = a + tiny(sim);
-    let a = sim.dev_tcp(&mut c, when, ACK, &[], "ack");
+    let a = sim.dev_tcp(&mut c, when, ACK, &[], Class::Ack);
     if sim.rng.gen_bool(0.5) {
         let when = a + rt(sim, rtt);
         close(sim, &mut c, when, rtt);
@@ -185,7 +185,7 @@ pub(super) fn cdn(sim: &mut Sim, t: u64) {
     let a = ack_answer(sim, &mut c, when, after);
     let alert = tls::record(tls::ALERT, 31, &mut sim.rng);
     let when = a + tiny(sim);
-    let t = sim.dev_tcp(&mut c, when, ACK | PSH, &alert, "handshake");
+    let t = sim.dev_tcp(&mut c, when, ACK | PSH, &alert, Class::Handshake);
     let when = t + tiny(sim);
     close(sim, &mut c, when, rtt);
 }

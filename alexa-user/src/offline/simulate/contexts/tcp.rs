@@ -6,11 +6,11 @@ use super::*;
 /// SYN (`retransmit` by the published rules: no ACK flag), SYN-ACK, ACK;
 /// returns the ACK's time.
 pub(super) fn open_tcp(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64) -> u64 {
-    sim.dev_tcp(c, t, SYN, &[], "retransmit");
+    sim.dev_tcp(c, t, SYN, &[], Class::Retransmit);
     let r = rt(sim, rtt);
     sim.srv_tcp(c, t + r, SYN | ACK, &[]);
     let d = sim.rng.gen_range(50..400);
-    sim.dev_tcp(c, t + r + d, ACK, &[], "ack")
+    sim.dev_tcp(c, t + r + d, ACK, &[], Class::Ack)
 }
 
 /// The server's handshake flight of `k` segments from `t`; the Echo acks
@@ -31,7 +31,7 @@ pub(super) fn flight(sim: &mut Sim, c: &mut Conn, t: u64, k: u32) -> u64 {
         } else {
             sim.rng.gen_range(300..2_000)
         };
-        last = sim.dev_tcp(c, t + d, ACK, &[], "ack");
+        last = sim.dev_tcp(c, t + d, ACK, &[], Class::Ack);
         t = last + sim.rng.gen_range(10..200);
     }
     last
@@ -50,7 +50,7 @@ pub(super) fn tls_full(
 ) -> u64 {
     let ch = tls::client_hello(payload_for(c, hello), false, &mut sim.rng);
     let at = t + hello_lag(sim);
-    let t = sim.dev_tcp(c, at, ACK | PSH, &ch, "handshake");
+    let t = sim.dev_tcp(c, at, ACK | PSH, &ch, Class::Handshake);
     let k = if plain {
         sim.rng.gen_range(3..=4)
     } else {
@@ -60,24 +60,24 @@ pub(super) fn tls_full(
     let t = flight(sim, c, t + r, k);
     let t = t + us(sample(KEY_EXCHANGE_MS, &mut sim.rng));
     let cke = tls::record(tls::HANDSHAKE, 75, &mut sim.rng);
-    let t = sim.dev_tcp(c, t, ACK | PSH, &cke, "handshake");
+    let t = sim.dev_tcp(c, t, ACK | PSH, &cke, Class::Handshake);
     let ccs = tls::record(tls::CHANGE_CIPHER_SPEC, 6, &mut sim.rng);
     let fin = tls::record(tls::HANDSHAKE, 45, &mut sim.rng);
     let t = if !plain && sim.rng.gen_bool(CCS_FIN_TOGETHER_P) {
         let mut both = ccs;
         both.extend(fin);
         let when = t + tiny(sim);
-        sim.dev_tcp(c, when, ACK | PSH, &both, "handshake")
+        sim.dev_tcp(c, when, ACK | PSH, &both, Class::Handshake)
     } else {
         let when = t + tiny(sim);
-        let t = sim.dev_tcp(c, when, ACK | PSH, &ccs, "handshake");
+        let t = sim.dev_tcp(c, when, ACK | PSH, &ccs, Class::Handshake);
         let when = t + tiny(sim);
-        sim.dev_tcp(c, when, ACK | PSH, &fin, "handshake")
+        sim.dev_tcp(c, when, ACK | PSH, &fin, Class::Handshake)
     };
     let r = rt(sim, rtt);
     srv_bytes(sim, c, t + r, 200);
     let when = t + r + sim.rng.gen_range(50..400);
-    let t = sim.dev_tcp(c, when, ACK, &[], "ack");
+    let t = sim.dev_tcp(c, when, ACK, &[], Class::Ack);
     if plain {
         return t;
     }
@@ -85,7 +85,7 @@ pub(super) fn tls_full(
     flight.extend(tls::record(tls::HANDSHAKE, 45, &mut sim.rng));
     sim.srv_tcp(c, t + 100, ACK | PSH, &flight);
     let when = t + 100 + sim.rng.gen_range(50..500);
-    sim.dev_tcp(c, when, ACK, &[], "ack")
+    sim.dev_tcp(c, when, ACK, &[], Class::Ack)
 }
 
 /// An abbreviated-looking handshake (content delivery): a ~210-byte
@@ -94,7 +94,7 @@ pub(super) fn tls_full(
 pub(super) fn tls_cdn(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64, hello: usize) -> u64 {
     let ch = tls::client_hello(payload_for(c, hello), true, &mut sim.rng);
     let at = t + hello_lag(sim);
-    let t = sim.dev_tcp(c, at, ACK | PSH, &ch, "handshake");
+    let t = sim.dev_tcp(c, at, ACK | PSH, &ch, Class::Handshake);
     let r = rt(sim, rtt);
     let k = sim.rng.gen_range(3..=5);
     let t = flight(sim, c, t + r, k);
@@ -102,13 +102,13 @@ pub(super) fn tls_cdn(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64, hello: usiz
     let mut all = tls::record(tls::HANDSHAKE, 75, &mut sim.rng);
     all.extend(tls::record(tls::CHANGE_CIPHER_SPEC, 6, &mut sim.rng));
     all.extend(tls::record(tls::HANDSHAKE, 45, &mut sim.rng));
-    sim.dev_tcp(c, t, ACK | PSH, &all, "handshake")
+    sim.dev_tcp(c, t, ACK | PSH, &all, Class::Handshake)
 }
 
 /// The Echo closes: FIN (an `ack` by the published rules: ACK flag, no
 /// payload), the server's FIN, the last ACK.
 pub(super) fn close(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64) -> u64 {
-    let t = sim.dev_tcp(c, t, FIN | ACK, &[], "ack");
+    let t = sim.dev_tcp(c, t, FIN | ACK, &[], Class::Ack);
     let r = rt(sim, rtt);
     if sim.rng.gen_bool(RST_AFTER_CLOSE_P) {
         // The server still had something to say: the socket is gone, each
@@ -117,7 +117,7 @@ pub(super) fn close(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64) -> u64 {
             let at = t + r + k * 300;
             sim.srv_tcp(c, at, ACK | PSH, &[0x17; 31]);
             let seq = c.dev_next;
-            sim.dev_tcp_at_seq(c, at + 60, RST, &[], "retransmit", seq);
+            sim.dev_tcp_at_seq(c, at + 60, RST, &[], Class::Retransmit, seq);
         }
         return t + r + MS;
     }
@@ -132,5 +132,5 @@ pub(super) fn server_closes(sim: &mut Sim, c: &mut Conn, t: u64) -> u64 {
     sim.srv_tcp(c, t, ACK | PSH, &alert);
     sim.srv_tcp(c, t + 50, FIN | ACK, &[]);
     let when = t + sim.rng.gen_range(100..900);
-    sim.dev_tcp(c, when, ACK, &[], "ack")
+    sim.dev_tcp(c, when, ACK, &[], Class::Ack)
 }

@@ -12,7 +12,7 @@ pub(super) fn udp_misc(sim: &mut Sim) {
         let mut pkt = vec![0u8; 48];
         pkt[0] = 0x23; // LI 0, version 4, client
         let sport = sim.ephemeral_port();
-        sim.dev_udp(t, ntp, sport, 123, &pkt, "not_relevant");
+        sim.dev_udp(t, ntp, sport, 123, &pkt, Class::NotRelevant);
         pkt[0] = 0x24;
         let r = sim.rng.gen_range(18 * MS..42 * MS);
         sim.srv_udp(t + r, ntp, 123, sport, &pkt);
@@ -44,7 +44,7 @@ pub(super) fn dns(sim: &mut Sim, t: u64, name: &str) {
     }
     q.extend_from_slice(&[0, 0, 1, 0, 1]);
     let sport = sim.ephemeral_port();
-    sim.dev_udp(t, hosts::GATEWAY, sport, 53, &q, "not_relevant");
+    sim.dev_udp(t, hosts::GATEWAY, sport, 53, &q, Class::NotRelevant);
     let mut a = q.clone();
     a[2] = 0x81;
     a[3] = 0x80;

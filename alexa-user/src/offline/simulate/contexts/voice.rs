@@ -68,15 +68,15 @@ pub(super) fn voice(sim: &mut Sim) {
                 let mut t = t;
                 if pending || sim.rng.gen_bool(PING_A_AFTER_ACK_P) {
                     srv_bytes(sim, &mut c, t.saturating_sub(2 * MS), 60);
-                    t = sim.dev_tcp(&mut c, t, ACK, &[], "ack") + sim.rng.gen_range(20..400);
+                    t = sim.dev_tcp(&mut c, t, ACK, &[], Class::Ack) + sim.rng.gen_range(20..400);
                     pending = false;
                 }
                 let rec = tls::record(tls::APPLICATION_DATA, 46, &mut sim.rng);
                 let seq = c.dev_next;
-                let mut t = sim.dev_tcp(&mut c, t, ACK | PSH, &rec, "syn");
+                let mut t = sim.dev_tcp(&mut c, t, ACK | PSH, &rec, Class::Syn);
                 if sim.rng.gen_bool(PING_A_RETRY_P) {
                     t += us(sample(PING_RETRY_MS, &mut sim.rng));
-                    sim.dev_tcp_at_seq(&mut c, t, ACK | PSH, &rec, "not_relevant", seq);
+                    sim.dev_tcp_at_seq(&mut c, t, ACK | PSH, &rec, Class::NotRelevant, seq);
                 }
                 let when = t + rt(sim, rtt);
                 sim.srv_tcp(&mut c, when, ACK, &[]);
@@ -185,7 +185,7 @@ pub(super) fn interaction(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64, u: f64)
     // End of speech: the service's directive, the Echo's ACK and two events.
     let r = sim.rng.gen_range(10 * MS..40 * MS);
     srv_bytes(sim, c, t + r - 2 * MS, 120);
-    let t = sim.dev_tcp(c, t + r, ACK, &[], "ack") + tiny(sim);
+    let t = sim.dev_tcp(c, t + r, ACK, &[], Class::Ack) + tiny(sim);
     let t = send_record(sim, c, t, 118, APP) + tiny(sim);
     let t = send_record(sim, c, t, 92, APP);
     // The answer: segments the Echo acknowledges, playback events between.
@@ -202,7 +202,7 @@ pub(super) fn interaction(sim: &mut Sim, c: &mut Conn, t: u64, rtt: u64, u: f64)
         } else {
             sim.rng.gen_range(600..(rtt / 2).max(700))
         };
-        sim.dev_tcp(c, t + d, ACK, &[], "ack");
+        sim.dev_tcp(c, t + d, ACK, &[], Class::Ack);
         t += d + sim.rng.gen_range(50..2_000);
         if k % every == every / 2 {
             t += sim.rng.gen_range(30 * MS..60 * MS);
@@ -239,11 +239,11 @@ pub(super) fn ping_b(sim: &mut Sim) {
         }
         let rec = tls::record(tls::APPLICATION_DATA, 33, &mut sim.rng);
         let seq = c.dev_next;
-        sim.dev_tcp(&mut c, t, ACK | PSH, &rec, "syn");
+        sim.dev_tcp(&mut c, t, ACK | PSH, &rec, Class::Syn);
         let mut answered = t;
         if sim.rng.gen_bool(PING_B_RETRY_P) {
             answered += us(sample(PING_RETRY_MS, &mut sim.rng));
-            sim.dev_tcp_at_seq(&mut c, answered, ACK | PSH, &rec, "not_relevant", seq);
+            sim.dev_tcp_at_seq(&mut c, answered, ACK | PSH, &rec, Class::NotRelevant, seq);
         }
         let lag = us(sample(PING_B_ACK_MS, &mut sim.rng));
         let acked = ack_answer(sim, &mut c, answered + lag - 500, 500);
@@ -266,7 +266,7 @@ pub(super) fn sync_channel(sim: &mut Sim) {
         let mut meta = t + around(sim, SYNC_MUSIC_GAP_S);
         while t < up {
             let msg = vec![0u8; 11];
-            sim.dev_tcp(&mut c, t, ACK | PSH, &msg, "syn");
+            sim.dev_tcp(&mut c, t, ACK | PSH, &msg, Class::Syn);
             let lag = us(sample(SYNC_ACK_MS, &mut sim.rng));
             ack_answer(sim, &mut c, t + lag - 300, 300);
             let next = t + us(sample(SYNC_PERIOD_MS, &mut sim.rng));
@@ -286,7 +286,7 @@ pub(super) fn sync_channel(sim: &mut Sim) {
                 let frame = pick(SYNC_MUSIC_FRAMES, &mut sim.rng);
                 let msg = vec![1u8; payload_for(&c, frame)];
                 let when = at + tiny(sim);
-                sim.dev_tcp(&mut c, when, ACK | PSH, &msg, "syn");
+                sim.dev_tcp(&mut c, when, ACK | PSH, &msg, Class::Syn);
                 meta += around(sim, SYNC_MUSIC_GAP_S);
             }
             t = next;
@@ -303,7 +303,7 @@ pub(super) fn sync_channel(sim: &mut Sim) {
             t += 10 * S;
             while t < stop {
                 let msg = vec![0u8; 11];
-                sim.dev_tcp(&mut c, t, ACK | PSH, &msg, "syn");
+                sim.dev_tcp(&mut c, t, ACK | PSH, &msg, Class::Syn);
                 let lag = us(sample(SYNC_443_ACK_MS, &mut sim.rng));
                 let acked = ack_answer(sim, &mut c, t + lag - 300, 300);
                 t = acked + us(sample(SYNC_443_AFTER_MS, &mut sim.rng));
@@ -325,7 +325,7 @@ pub(super) fn lan_peer(sim: &mut Sim) {
             let seq = c.dev_isn;
             let mut at = first;
             for k in 0..4u32 {
-                sim.dev_tcp_at_seq(&mut c, at, SYN, &[], "retransmit", seq);
+                sim.dev_tcp_at_seq(&mut c, at, SYN, &[], Class::Retransmit, seq);
                 let late = sample(LAN_RETRY_LATE_MS[(k as usize).min(2)], &mut sim.rng);
                 at += us(1_000.0 * f64::from(1u32 << k) + late + sim.rng.gen_range(0.0..1.0));
             }
