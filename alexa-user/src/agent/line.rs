@@ -10,7 +10,7 @@ use std::{io::Write as _, time::Instant};
 use alexa_common::{class_name, policy::flag, Event, CLASS_NONE};
 use anyhow::Result;
 
-use super::WallClock;
+use super::clock::WallClock;
 use crate::{
     offline::row::{date_bytes, model_hex},
     util::net::ip_from_mapped,
@@ -149,7 +149,7 @@ pub fn log_line(ev: &Event, meta: &LineMeta, out: &mut Vec<u8>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::agent::event_row;
+    use crate::agent::clock::event_row;
 
     /// The line as serde derives it from `JsonRow`, with the keys in front:
     /// the definition the hand-written line is held to.

@@ -5,7 +5,9 @@
 //! stops, the pinned classifier keeps enforcing; `alexa detach` removes it.
 
 pub mod args;
+pub mod clock;
 pub mod config;
+mod drain;
 pub mod evidence;
 pub mod http;
 pub mod line;
@@ -17,6 +19,7 @@ pub mod preflight;
 pub mod privileges;
 pub mod rotate;
 pub mod socket;
+pub mod state;
 pub mod token;
 
 use std::{
@@ -31,9 +34,9 @@ use alexa_common::{
     class_name,
     maps::counter,
     policy::{flag, Action, Mode, Policy},
-    Class, Event, CLASS_NAMES, CLASS_NONE,
+    Class, CLASS_NAMES,
 };
-use anyhow::{bail, Context as _, Result};
+use anyhow::{bail, Result};
 use tokio::{
     io::unix::AsyncFd,
     signal::unix::{signal, SignalKind},
@@ -42,11 +45,13 @@ use tokio::{
 use crate::{
     control::status::{ClassCount, RecentVerdict, Status, RECENT_MAX},
     kernel::{decode_event, AttachMode, Classifier},
-    offline::row::Row,
     util::net::ip_from_mapped,
 };
 
+use drain::{Sink, DRAIN_BATCH};
 pub use line::{log_line, LineMeta};
+pub use state::Agent;
+use state::{class_label, DeviceSeen, Info};
 
 pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/alexa";
 
@@ -118,276 +123,6 @@ impl ModelSource {
 }
 
 /// Fails unless the process may load BPF programs and attach XDP.
-pub fn require_root(what: &str) -> Result<()> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        bail!("{what} needs root (CAP_BPF and CAP_NET_ADMIN): run it with sudo");
-    }
-    Ok(())
-}
-
-pub fn require_interface(iface: &str) -> Result<u32> {
-    let name =
-        std::ffi::CString::new(iface).with_context(|| format!("bad interface name {iface:?}"))?;
-    // SAFETY: a valid NUL-terminated string.
-    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    if index == 0 {
-        bail!("no such interface: {iface}");
-    }
-    Ok(index)
-}
-
-/// Turns kernel monotonic timestamps into wall-clock ones.
-#[derive(Clone, Copy)]
-pub struct WallClock {
-    offset_ns: i128,
-}
-
-impl WallClock {
-    pub fn now() -> Self {
-        let read = |clock| {
-            let mut ts = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            // SAFETY: a valid timespec to fill.
-            unsafe { libc::clock_gettime(clock, &mut ts) };
-            ts.tv_sec as i128 * 1_000_000_000 + ts.tv_nsec as i128
-        };
-        let mono = read(libc::CLOCK_MONOTONIC);
-        let real = read(libc::CLOCK_REALTIME);
-        WallClock {
-            offset_ns: real - mono,
-        }
-    }
-
-    pub fn wall_ns(&self, mono_ns: u64) -> u64 {
-        (mono_ns as i128 + self.offset_ns).max(0) as u64
-    }
-}
-
-pub fn event_row(ev: &Event, clock: &WallClock) -> Row {
-    Row {
-        ts_ns: clock.wall_ns(ev.ts_ns),
-        src: ev.src,
-        dst: ev.dst,
-        features: ev.features,
-        class: (ev.class != CLASS_NONE).then_some(ev.class),
-        model: ev.model_version,
-    }
-}
-
-fn class_label(class: u8) -> &'static str {
-    class_name(class).unwrap_or("unclassified")
-}
-
-/// The running agent's state, shared by the event loop, the control socket
-/// and the HTTP servers.
-pub struct Agent {
-    classifier: Mutex<Classifier>,
-    info: Mutex<Info>,
-    /// What the HTTP API's changes must carry; `None` when the API is off.
-    api_token: Option<String>,
-    api_token_file: PathBuf,
-    /// Where run-time changes are kept.
-    config: Option<PathBuf>,
-}
-
-struct Info {
-    iface: String,
-    xdp_mode: String,
-    devices: Vec<String>,
-    /// By device index.
-    seen: Vec<DeviceSeen>,
-    /// Past this without a packet, a device is reported silent.
-    silence: std::time::Duration,
-    started_wall: std::time::SystemTime,
-    model_path: Option<String>,
-    started: Instant,
-    events_received: u64,
-    recent: VecDeque<RecentVerdict>,
-}
-
-/// One listed device's traffic, as the agent has seen it.
-struct DeviceSeen {
-    name: String,
-    address: String,
-    packets: u64,
-    last: Option<Instant>,
-    /// Reported silent, and not heard from since.
-    silent: bool,
-}
-
-impl Agent {
-    fn classifier(&self) -> std::sync::MutexGuard<'_, Classifier> {
-        self.classifier.lock().unwrap_or_else(|p| p.into_inner())
-    }
-    fn info(&self) -> std::sync::MutexGuard<'_, Info> {
-        self.info.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// A line for the operator (the journal, under systemd).
-    pub fn note(&self, msg: String) {
-        eprintln!("alexa: {msg}");
-    }
-
-    pub fn status(&self) -> Result<Status> {
-        let mut c = self.classifier();
-        let config = c.config()?;
-        let counters = c.counters()?;
-        let stats = c.class_action_stats()?;
-        let policy = c.policy()?;
-        let version = c.model_version()?;
-        let run = c.run_stats();
-        drop(c);
-        let info = self.info();
-        let device_activity = info
-            .seen
-            .iter()
-            .map(|d| crate::control::status::DeviceActivity {
-                name: d.name.clone(),
-                address: d.address.clone(),
-                packets: d.packets,
-                idle_s: d.last.unwrap_or(info.started).elapsed().as_secs_f64(),
-                silent: d.silent,
-            })
-            .collect();
-        let classes = stats
-            .iter()
-            .enumerate()
-            .map(|(i, row)| ClassCount {
-                class: CLASS_NAMES
-                    .get(i)
-                    .copied()
-                    .unwrap_or("unclassified")
-                    .to_owned(),
-                packets: row.iter().map(|s| s.packets).sum(),
-                bytes: row.iter().map(|s| s.bytes).sum(),
-                passed: row[Action::Pass as usize].packets,
-                alerted: row[Action::Alert as usize].packets,
-                dropped: row[Action::Drop as usize].packets,
-            })
-            .collect();
-        Ok(Status {
-            iface: info.iface.clone(),
-            xdp_mode: info.xdp_mode.clone(),
-            mode: config.mode().name().to_owned(),
-            model_version: (version != 0).then(|| format!("{version:08x}")),
-            model_path: info.model_path.clone(),
-            microphone: config.microphone != 0,
-            devices: info.devices.clone(),
-            uptime_s: info.started.elapsed().as_secs_f64(),
-            pid: std::process::id(),
-            classes,
-            policy: CLASS_NAMES
-                .iter()
-                .zip(policy)
-                .map(|(n, a)| ((*n).to_owned(), a.name().to_owned()))
-                .collect(),
-            counters: counter::NAMES
-                .iter()
-                .zip(counters)
-                .map(|(n, v)| ((*n).to_owned(), v))
-                .collect(),
-            events_received: info.events_received,
-            kernel_ns_per_packet: run
-                .filter(|(_, n)| *n > 0)
-                .map(|(t, n)| t.as_nanos() as f64 / n as f64),
-            recent: info.recent.iter().cloned().collect(),
-            api_token_file: self
-                .api_token
-                .as_ref()
-                .map(|_| self.api_token_file.display().to_string()),
-            config: self.config.as_ref().map(|p| p.display().to_string()),
-            device_activity,
-            start_time_s: info
-                .started_wall
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0.0, |d| d.as_secs_f64()),
-            kernel_run_time_ns: run.map(|(t, _)| t.as_nanos() as u64),
-            kernel_runs: run.map(|(_, n)| n),
-        })
-    }
-
-    /// Reports, in the journal, each device that fell silent or came back.
-    /// A silent Echo is a firewall failing open if it moved behind another
-    /// interface or got an address nobody listed; the owner must hear of it.
-    pub fn check_silence(&self) {
-        let mut notes = Vec::new();
-        {
-            let mut info = self.info();
-            let (limit, started) = (info.silence, info.started);
-            if limit.is_zero() {
-                return;
-            }
-            for d in &mut info.seen {
-                let idle = d.last.unwrap_or(started).elapsed();
-                if idle >= limit && !d.silent {
-                    d.silent = true;
-                    notes.push(format!(
-                        "device {} ({}) has sent nothing for {} min: is it off, on another network, or using an address not listed? (list it by MAC to follow it)",
-                        d.name,
-                        d.address,
-                        idle.as_secs() / 60
-                    ));
-                }
-            }
-        }
-        for n in notes {
-            self.note(n);
-        }
-    }
-
-    pub fn set_microphone(&self, on: bool) -> Result<()> {
-        self.classifier().set_microphone(on)?;
-        self.note(format!("microphone {}", if on { "on" } else { "muted" }));
-        self.keep(config::Change::Microphone(on))
-    }
-
-    /// Writes a change that took effect into the config file, so a restart
-    /// keeps it; a failure says the change holds only until then.
-    fn keep(&self, change: config::Change<'_>) -> Result<()> {
-        let Some(path) = &self.config else {
-            return Ok(());
-        };
-        config::write_back(path, change).map_err(|e| {
-            let e = anyhow::anyhow!("applied, but not saved (lost at the next restart): {e:#}");
-            self.note(format!("{e}"));
-            e
-        })
-    }
-
-    /// Validates the file completely, then swaps it in; on any error the
-    /// running model stays. Returns the new version.
-    pub fn load_model(&self, path: &Path) -> Result<String> {
-        let model = crate::offline::model::file::load(path)?;
-        let version = model.version_id();
-        self.classifier().load_tree(&model.nodes, version)?;
-        self.info().model_path = Some(path.display().to_string());
-        self.note(format!(
-            "model {} loaded (version {version:08x})",
-            path.display()
-        ));
-        self.keep(config::Change::Model(path))?;
-        Ok(format!("{version:08x}"))
-    }
-
-    /// `alexa policy set`: `rules` as the control socket gives them, checked
-    /// before anything changes.
-    pub fn set_policy(&self, rules: &[String]) -> Result<String> {
-        let rules = policy::parse(rules)?;
-        let mut c = self.classifier();
-        let new = policy::apply(&c.policy()?, &rules);
-        c.set_policy(&new)?;
-        drop(c);
-        let whole: Vec<String> = policy::rules(&new).iter().map(|r| r.to_string()).collect();
-        let text = whole.join(",");
-        self.note(format!("policy set: {text}"));
-        self.keep(config::Change::Policy(&whole))?;
-        Ok(text)
-    }
-}
-
 /// Removes the control socket when the agent stops (or fails to start).
 struct SocketFile(PathBuf);
 
@@ -411,12 +146,12 @@ impl Drop for FreshPins {
 }
 
 pub async fn run(opts: RunOptions) -> Result<()> {
-    require_root("alexa run")?;
+    privileges::require_root("alexa run")?;
     if opts.devices.is_empty() {
         bail!("no device given: name the smart speaker's address with --device ADDR");
     }
     preflight::check_kernel(&preflight::kernel_release()?)?;
-    require_interface(&opts.iface)?;
+    preflight::require_interface(&opts.iface)?;
     preflight::check_interface_free(&opts.iface, alexa_common::maps::PROGRAM_NAME)?;
     // Validate everything given before anything reaches the kernel.
     let model = opts.model.as_ref().map(ModelSource::load).transpose()?;
@@ -612,7 +347,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let mut silence_check = tokio::time::interval(std::time::Duration::from_secs(5));
     // Events queued while no agent ran come first; the kernel may have woken
     // nobody for the last of them.
-    let (mut more, _) = drain(ring.get_mut(), &mut sink, &agent)?;
+    let (mut more, _) = drain::drain(ring.get_mut(), &mut sink, &agent)?;
     pacer.woken()?;
     loop {
         if more {
@@ -627,7 +362,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             _ = sigterm.recv() => break,
             guard = ring.readable_mut() => {
                 let mut guard = guard?;
-                (more, _) = drain(guard.get_inner_mut(), &mut sink, &agent)?;
+                (more, _) = drain::drain(guard.get_inner_mut(), &mut sink, &agent)?;
                 guard.clear_ready();
                 pacer.woken()?;
             }
@@ -635,7 +370,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             tick = pacer.tick(), if pacer.active() => {
                 tick?;
                 let found;
-                (more, found) = drain(ring.get_mut(), &mut sink, &agent)?;
+                (more, found) = drain::drain(ring.get_mut(), &mut sink, &agent)?;
                 // Events keep coming: keep polling, and keep the kernel
                 // from waking the agent meanwhile (`pacer`).
                 if found && pacer.active() {
@@ -643,7 +378,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
                 }
             }
             _ = std::future::ready(()), if more => {
-                (more, _) = drain(ring.get_mut(), &mut sink, &agent)?;
+                (more, _) = drain::drain(ring.get_mut(), &mut sink, &agent)?;
             }
         }
     }
@@ -653,7 +388,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let whole_ring = alexa_common::maps::RINGBUF_BYTES as u64
         / (alexa_common::event::EVENT_HEAD_SIZE as u64 + 8);
     for _ in 0..whole_ring.div_ceil(DRAIN_BATCH) {
-        if !drain(ring.get_mut(), &mut sink, &agent)?.0 {
+        if !drain::drain(ring.get_mut(), &mut sink, &agent)?.0 {
             break;
         }
     }
@@ -681,129 +416,4 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Where events go: the log, the evidence capture, the agent's tallies.
-struct Sink<'a> {
-    log: &'a mut log::VerdictLog,
-    evidence: Option<evidence::EvidenceFiles>,
-    meta: LineMeta,
-    log_acks: u32,
-    acks_seen: u64,
-    bad_items: u64,
-}
-
-/// Events handled per [`drain`] before the agent's other tasks get a turn:
-/// a few milliseconds of work.
-const DRAIN_BATCH: u64 = 8192;
-
-/// Handles up to [`DRAIN_BATCH`] queued events; returns whether more may
-/// wait, and whether there was any.
-fn drain(
-    events: &mut aya::maps::RingBuf<aya::maps::MapData>,
-    sink: &mut Sink<'_>,
-    agent: &Agent,
-) -> Result<(bool, bool)> {
-    let mut received = 0u64;
-    let mut taken = 0u64;
-    let mut recent = std::collections::VecDeque::with_capacity(RECENT_MAX);
-    let mut per_device = [0u64; alexa_common::maps::DEVICE_CAPACITY as usize];
-    let mut line = Vec::with_capacity(512);
-    sink.meta.reanchor_if_due();
-    while taken < DRAIN_BATCH {
-        let Some(item) = events.next() else {
-            break;
-        };
-        taken += 1;
-        let Some(ev) = decode_event(&item) else {
-            sink.bad_items += 1;
-            continue;
-        };
-        drop(item);
-        received += 1;
-        if let Some(n) = per_device.get_mut(ev.device as usize) {
-            *n += 1;
-        }
-        let sampled_out = ev.class == Class::Ack as u8 && {
-            sink.acks_seen += 1;
-            !(sink.acks_seen - 1).is_multiple_of(sink.log_acks as u64)
-        };
-        if !sampled_out {
-            line.clear();
-            log_line(&ev, &sink.meta, &mut line)?;
-            sink.log.line(&line)?;
-        }
-        if ev.action() != Action::Pass {
-            // Only the newest are kept; they are formatted once, below.
-            if recent.len() == RECENT_MAX {
-                recent.pop_front();
-            }
-            recent.push_back(ev);
-        }
-        if ev.flags & flag::SNAP != 0 {
-            if let Some(e) = sink.evidence.as_mut() {
-                let comment = format!(
-                    "alexa: class={} action={}{} model={:08x} {}:{} -> {}:{}",
-                    class_label(ev.class),
-                    ev.action(),
-                    if ev.flags & flag::QUARANTINE != 0 {
-                        " quarantine"
-                    } else {
-                        ""
-                    },
-                    ev.model_version,
-                    ip_from_mapped(ev.src),
-                    ev.features.srcport,
-                    ip_from_mapped(ev.dst),
-                    ev.features.dstport,
-                );
-                e.write(&ev, sink.meta.clock.wall_ns(ev.ts_ns), comment)?;
-            }
-        }
-    }
-    if received > 0 {
-        sink.log.flush()?;
-        if let Some(e) = sink.evidence.as_mut() {
-            e.flush()?;
-        }
-        let mut info = agent.info();
-        info.events_received += received;
-        let now = Instant::now();
-        let mut back = Vec::new();
-        for (d, n) in info.seen.iter_mut().zip(per_device) {
-            if n > 0 {
-                d.packets += n;
-                d.last = Some(now);
-                if std::mem::take(&mut d.silent) {
-                    back.push(format!(
-                        "device {} ({}) is sending again",
-                        d.name, d.address
-                    ));
-                }
-            }
-        }
-        for ev in recent {
-            let r = RecentVerdict {
-                ts:
-                    chrono::DateTime::from_timestamp_nanos(sink.meta.clock.wall_ns(ev.ts_ns) as i64)
-                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                class: class_label(ev.class).to_owned(),
-                action: ev.action().name().to_owned(),
-                src: ip_from_mapped(ev.src).to_string(),
-                dst: ip_from_mapped(ev.dst).to_string(),
-                dstport: ev.features.dstport,
-                length: ev.features.length,
-                quarantine: ev.flags & flag::QUARANTINE != 0,
-            };
-            if info.recent.len() == RECENT_MAX {
-                info.recent.pop_front();
-            }
-            info.recent.push_back(r);
-        }
-        drop(info);
-        for n in back {
-            agent.note(n);
-        }
-    }
-    Ok((taken == DRAIN_BATCH, taken > 0))
 }

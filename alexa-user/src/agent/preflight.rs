@@ -75,6 +75,18 @@ pub fn check_interface_free(iface: &str, ours: &str) -> Result<()> {
     Ok(())
 }
 
+/// The interface's index, or an error naming it.
+pub fn require_interface(iface: &str) -> Result<u32> {
+    let name =
+        std::ffi::CString::new(iface).with_context(|| format!("bad interface name {iface:?}"))?;
+    // SAFETY: a valid NUL-terminated string.
+    let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+    if index == 0 {
+        bail!("no such interface: {iface}");
+    }
+    Ok(index)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

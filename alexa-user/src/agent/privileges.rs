@@ -7,7 +7,7 @@
 //! (`no_new_privs`). It stays uid 0, so the root-owned log, evidence and
 //! socket files remain its own.
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
 use caps::{CapSet, Capability, CapsHashSet};
 
 /// Capabilities kept after start-up (none, see the module comment).
@@ -43,4 +43,13 @@ pub fn effective() -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
+}
+
+/// Refuses early, with the reason, when not run as root.
+pub fn require_root(what: &str) -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        bail!("{what} needs root (CAP_BPF and CAP_NET_ADMIN): run it with sudo");
+    }
+    Ok(())
 }

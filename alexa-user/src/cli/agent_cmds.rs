@@ -23,7 +23,7 @@ pub fn run(args: RunArgs) -> Result<()> {
 /// Refuses while an agent answers on the socket: it would go on reading an
 /// orphaned ring buffer while nothing classifies.
 pub fn detach(pin_dir: &Path, socket: &Path) -> Result<()> {
-    agent::require_root("alexa detach")?;
+    agent::privileges::require_root("alexa detach")?;
     if let Ok(r) = control::request(socket, &Request::Status) {
         let pid = r.status.map(|s| s.pid).unwrap_or(0);
         anyhow::bail!(
@@ -55,7 +55,7 @@ pub fn config_check(path: &Path) -> Result<()> {
     }
     println!("{}: ok: {}", path.display(), config::describe(&c));
     if let Some(iface) = &c.interface {
-        if agent::require_interface(iface).is_err() {
+        if agent::preflight::require_interface(iface).is_err() {
             eprintln!("alexa: note: interface {iface} does not exist on this machine (yet)");
         }
     }
