@@ -29,6 +29,7 @@ pub mod features;
 pub mod flow;
 pub mod flow_key;
 pub mod frame;
+pub mod install;
 pub mod maps;
 pub mod parse;
 #[cfg(feature = "user")]

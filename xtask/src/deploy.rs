@@ -51,11 +51,11 @@ pub struct DeployArgs {
 
 /// Fixed places: the same on every gateway so that the docs, `alexa top`
 /// and `alexa status` find them without options.
-pub const CONFIG_FILE: &str = "/etc/alexa/alexa.toml";
+pub use alexa_common::install::CONFIG_FILE;
 pub const UNIT_FILE: &str = "/etc/systemd/system/alexa.service";
 pub const VERDICT_LOG: &str = "/var/log/alexa/verdicts.jsonl";
 pub const EVIDENCE: &str = "/var/log/alexa/evidence.pcapng";
-pub const TOKEN_FILE: &str = "/var/lib/alexa/api-token";
+pub use alexa_common::install::TOKEN_FILE;
 
 /// The validated options.
 #[derive(Debug)]

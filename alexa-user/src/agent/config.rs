@@ -29,7 +29,7 @@ pub enum OnOff {
     Off,
 }
 
-pub const DEFAULT_CONFIG: &str = "/etc/alexa/alexa.toml";
+pub const DEFAULT_CONFIG: &str = alexa_common::install::CONFIG_FILE;
 /// Devices the kernel's device map holds (`alexa_common::maps::DEVICE_CAPACITY`).
 pub const MAX_DEVICES: usize = alexa_common::maps::DEVICE_CAPACITY as usize;
 

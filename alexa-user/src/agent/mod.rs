@@ -53,7 +53,7 @@ pub use line::{log_line, LineMeta};
 pub use state::Agent;
 use state::{class_label, DeviceSeen, Info};
 
-pub const DEFAULT_PIN_DIR: &str = "/sys/fs/bpf/alexa";
+pub const DEFAULT_PIN_DIR: &str = alexa_common::install::PIN_DIR;
 
 pub struct RunOptions {
     pub iface: String,

@@ -15,7 +15,7 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 
-pub const DEFAULT_TOKEN_FILE: &str = "/var/lib/alexa/api-token";
+pub const DEFAULT_TOKEN_FILE: &str = alexa_common::install::TOKEN_FILE;
 /// Random bytes in a token (shown as twice as many hex digits).
 const TOKEN_BYTES: usize = 32;
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 pub use client::{call, call_within, fetch_status, parse_response, request, request_within};
 pub use status::Status;
 
-pub const DEFAULT_SOCKET: &str = "/run/alexa/control.sock";
+pub const DEFAULT_SOCKET: &str = alexa_common::install::CONTROL_SOCKET;
 
 #[derive(Serialize, Deserialize, Debug, Clone, PartialEq)]
 #[serde(tag = "cmd", rename_all = "snake_case")]

@@ -33,7 +33,7 @@ pub const CRATES: &[CrateRooms] = &[
         dir: "alexa-common",
         lib_name: "alexa_common",
         layers: &[
-            &["contract", "frame", "flow_key"],
+            &["contract", "frame", "flow_key", "install"],
             &["parse", "policy"],
             &["flow", "maps"],
             &["features"],
