@@ -8,6 +8,8 @@ use std::{
 
 use anyhow::Result;
 
+use alexa_common::Class;
+
 use crate::control::status::Status;
 
 /// Seconds of history the rate graphs show.
@@ -19,7 +21,7 @@ pub(super) const KEEP_S: f64 = WINDOW_S + 30.0;
 
 /// The classes the graphs single out: the paper's voice classes, the ones a
 /// privacy firewall is about.
-pub(super) const GRAPHED: [&str; 2] = ["not_justified", "justified"];
+pub(super) const GRAPHED: [Class; 2] = [Class::NotJustified, Class::Justified];
 
 /// Rates over the interval that ended at `at`.
 #[derive(Clone, Debug)]

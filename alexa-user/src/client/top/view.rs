@@ -230,7 +230,7 @@ pub(super) fn draw_rates(frame: &mut Frame, area: Rect, state: &TopState) {
                 GRAPHED
                     .iter()
                     .zip([Color::Red, Color::Yellow])
-                    .map(|(c, color)| ((*c).to_owned(), Some(*c), color)),
+                    .map(|(c, color)| (c.name().to_owned(), Some(c.name()), color)),
             )
             .collect();
     let each = inner.height / series.len() as u16;
