@@ -395,29 +395,20 @@ fn dispatch(cli: Cli) -> Result<()> {
 mod tests {
     use clap::CommandFactory;
 
-    /// Every flag, positional argument and command says what it is for.
+    /// Every flag, positional argument and command says what it is for:
+    /// clap checks the arguments at every depth (`help_expected`), the
+    /// walk the commands.
     #[test]
     fn every_argument_has_help() {
-        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
-            for a in cmd.get_arguments() {
-                let id = a.get_id().as_str();
-                if a.is_hide_set() || id == "help" || id == "version" {
-                    continue;
-                }
-                if a.get_help().is_none() && a.get_long_help().is_none() {
-                    missing.push(format!("{path} {id}"));
-                }
-            }
-            for sub in cmd.get_subcommands() {
-                let p = format!("{path} {}", sub.get_name());
-                if sub.get_about().is_none() && sub.get_name() != "help" {
-                    missing.push(p.clone());
-                }
-                walk(sub, &p, missing);
+        fn commands_say_what_they_do(cmd: &clap::Command, path: &str) {
+            for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+                let path = format!("{path} {}", sub.get_name());
+                assert!(sub.get_about().is_some(), "`{path}` has no help text");
+                commands_say_what_they_do(sub, &path);
             }
         }
-        let mut missing = Vec::new();
-        walk(&super::Cli::command(), "alexa", &mut missing);
-        assert!(missing.is_empty(), "no help text: {missing:#?}");
+        let cmd = super::Cli::command().help_expected(true);
+        cmd.clone().debug_assert();
+        commands_say_what_they_do(&cmd, "alexa");
     }
 }
