@@ -12,7 +12,7 @@ use std::{
 
 use anyhow::{bail, Context as _, Result};
 
-use crate::util::{cargo, show};
+use crate::util::show;
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct DeployArgs {
@@ -387,15 +387,7 @@ pub fn run(args: &DeployArgs, out: &mut dyn Write) -> Result<Outcome> {
     let binary = match &args.binary {
         Some(b) => b.clone(),
         None => {
-            let mut build = cargo();
-            build.args([
-                "build",
-                "--release",
-                "--package",
-                "alexa-user",
-                "--bin",
-                "alexa",
-            ]);
+            let mut build = crate::util::release_build();
             if args.dry_run {
                 say(out, &format!("would run: {}", show(&build)))?;
             } else {

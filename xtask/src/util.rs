@@ -44,19 +44,22 @@ pub fn build(release: bool) -> Result<()> {
     exec(&mut cmd)
 }
 
-/// Builds, in release mode, the `alexa` binary and one driver binary of the
-/// tests crate (the bench, the demo), which run the agent as users do.
-pub fn build_release_with_driver(driver: &str) -> Result<()> {
-    exec(cargo().args([
+/// `cargo build --release` of the `alexa` binary, as deploy installs it.
+pub fn release_build() -> Command {
+    let mut cmd = cargo();
+    cmd.args([
         "build",
         "--release",
         "--package",
         "alexa-user",
         "--bin",
         "alexa",
-        "--package",
-        "alexa-tests",
-        "--bin",
-        driver,
-    ]))
+    ]);
+    cmd
+}
+
+/// Builds, in release mode, the `alexa` binary and one driver binary of the
+/// tests crate (the bench, the demo), which run the agent as users do.
+pub fn build_release_with_driver(driver: &str) -> Result<()> {
+    exec(release_build().args(["--package", "alexa-tests", "--bin", driver]))
 }
