@@ -12,7 +12,7 @@ use std::net::IpAddr;
 
 use alexa::{
     kernel::device::Device,
-    kernel::{decode_event, Classifier},
+    kernel::{decode_event, Probe},
     offline::extract::{Extractor, Outcome},
 };
 use alexa_common::{
@@ -61,7 +61,7 @@ pub enum Seen {
 pub fn linear_limit() -> usize {
     static LIMIT: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *LIMIT.get_or_init(|| {
-        let mut k = Classifier::load().expect("load the classifier");
+        let mut k = Probe::load().expect("load the classifier");
         k.add_device(0, IpAddr::from([10, 0, 0, 2]))
             .expect("add device");
         let mut ring = k.take_events().expect("ring buffer");
@@ -139,8 +139,8 @@ pub fn check_each(
     each: impl FnMut(u64, Seen),
 ) -> ParityReport {
     let limit = linear_limit();
-    let mut kernel = Classifier::load().expect("load the classifier");
-    let test_run = |k: &mut Classifier, frame: &[u8]| {
+    let mut kernel = Probe::load().expect("load the classifier");
+    let test_run = |k: &mut Probe, frame: &[u8]| {
         let (ret, _) = k.test_run(frame, 1).expect("BPF_PROG_TEST_RUN");
         Delivered {
             action: ret,
@@ -165,11 +165,11 @@ pub struct Delivered {
 /// kernel's counters must move by exactly one frame per delivery.
 pub fn check_via(
     corpus: &str,
-    kernel: &mut Classifier,
+    kernel: &mut Probe,
     devices: &[impl Into<Device> + Copy],
     model: Option<(&[Node], u32)>,
     frames: impl IntoIterator<Item = (u64, Vec<u8>)>,
-    mut deliver: impl FnMut(&mut Classifier, &[u8]) -> Delivered,
+    mut deliver: impl FnMut(&mut Probe, &[u8]) -> Delivered,
     mut each: impl FnMut(u64, Seen),
 ) -> ParityReport {
     if let Some((nodes, version)) = model {

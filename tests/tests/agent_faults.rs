@@ -5,7 +5,7 @@
 
 use std::{process::Command, time::Duration};
 
-use alexa::kernel::Classifier;
+use alexa::kernel::Probe;
 use alexa_tests::{
     agent::{alexa_bin, Agent, Running},
     netns::{veth_pair, Netns},
@@ -149,7 +149,7 @@ fn sigkill_during_model_swaps_under_an_upload_never_lets_it_through() {
         // Whatever the kill interrupted, the kernel runs exactly one of the
         // two trees, and the version it reports is that tree's.
         {
-            let pinned = Classifier::load_pinned(&agent.pin_dir).expect("open the pinned maps");
+            let pinned = Probe::load_pinned(&agent.pin_dir).expect("open the pinned maps");
             let version = pinned.model_version().unwrap();
             let m = [&ma, &mb]
                 .into_iter()

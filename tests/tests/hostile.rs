@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alexa::kernel::{AttachMode, Classifier};
+use alexa::kernel::{AttachMode, Probe};
 use alexa_common::{maps::counter, parse, Verdict};
 use alexa_tests::{
     agent::wait_for,
@@ -270,7 +270,7 @@ fn jumbo_frames_whole_on_a_live_link() {
     assert!(longest > 9000, "no 9,000-byte payload in the corpus");
 
     let link = QuietLink::new("jumbo", 9216);
-    let mut kernel = Classifier::load().expect("load the classifier");
+    let mut kernel = Probe::load().expect("load the classifier");
     {
         let _inside = link.rx_ns.enter();
         kernel
@@ -279,7 +279,7 @@ fn jumbo_frames_whole_on_a_live_link() {
     }
     let tx = PacketSocket::open(&link.tx_ns, link.tx_if);
     let rx = PacketSocket::open(&link.rx_ns, link.rx_if);
-    let deliver = |k: &mut Classifier, frame: &[u8]| {
+    let deliver = |k: &mut Probe, frame: &[u8]| {
         let before = k.counters().expect("counters")[counter::FRAMES as usize];
         tx.send(frame)
             .unwrap_or_else(|e| panic!("send a {}-byte frame: {e}", frame.len()));

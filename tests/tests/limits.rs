@@ -3,7 +3,7 @@
 //! never packets or counts; a full flow map evicts the oldest flows and
 //! keeps classifying.
 
-use alexa::kernel::{decode_event, Classifier};
+use alexa::kernel::{decode_event, Probe};
 use alexa_common::maps::{counter, FLOW_CAPACITY, RINGBUF_BYTES};
 use alexa_tests::privileged;
 use etherparse::PacketBuilder;
@@ -25,8 +25,8 @@ fn udp_to(sport: u16, dst: [u8; 4], len: usize) -> Vec<u8> {
     out
 }
 
-fn loaded() -> Classifier {
-    let mut c = Classifier::load().expect("load the classifier");
+fn loaded() -> Probe {
+    let mut c = Probe::load().expect("load the classifier");
     c.add_device(0, std::net::IpAddr::from(DEVICE)).unwrap();
     c
 }

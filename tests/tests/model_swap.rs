@@ -4,7 +4,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use alexa::kernel::{decode_event, AttachMode, Classifier};
+use alexa::kernel::{decode_event, AttachMode, Probe};
 use alexa_common::{tree::classify_slice, CLASS_NONE};
 use alexa_tests::{
     agent::Running,
@@ -31,7 +31,7 @@ fn swapping_models_under_traffic_never_mixes_trees() {
     let trees: Vec<_> = (1..=4u64).map(|s| random_tree(50 + s, 2000, 20)).collect();
 
     let entered = gw.enter();
-    let mut classifier = Classifier::load().expect("load");
+    let mut classifier = Probe::load().expect("load");
     classifier
         .add_device(0, "10.78.0.2".parse::<std::net::IpAddr>().unwrap())
         .unwrap();

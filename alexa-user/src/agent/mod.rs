@@ -1,8 +1,8 @@
-//! `alexa run`: the agent. It loads the classifier with its state pinned
+//! `alexa run`: the agent. It loads the probe with its state pinned
 //! (adopting what an earlier agent left), attaches it, applies the policy,
 //! and then, until SIGTERM or Ctrl-C: logs every verdict, keeps the evidence,
 //! answers the control socket, serves metrics and the local API. When it
-//! stops, the pinned classifier keeps enforcing; `alexa detach` removes it.
+//! stops, the pinned probe keeps enforcing; `alexa detach` removes it.
 
 pub mod args;
 pub mod clock;
@@ -44,7 +44,7 @@ use tokio::{
 
 use crate::{
     control::status::{ClassCount, RecentVerdict, Status, RECENT_MAX},
-    kernel::{decode_event, AttachMode, Classifier},
+    kernel::{decode_event, AttachMode, Probe},
     util::net::ip_from_mapped,
 };
 
@@ -189,25 +189,25 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         }
     }
 
-    let mut classifier = Classifier::load_pinned(&opts.pin_dir)?;
-    let adopted = classifier.is_initialized()?;
+    let mut probe = Probe::load_pinned(&opts.pin_dir)?;
+    let adopted = probe.is_initialized()?;
     // A refused first start takes its fresh pins away again.
     let mut fresh = FreshPins {
         dir: (!adopted).then(|| opts.pin_dir.clone()),
     };
     if !adopted {
-        classifier.initialize()?;
+        probe.initialize()?;
     }
     if !opts.policy.is_empty() {
         let base: Policy = if adopted {
-            classifier.policy()?
+            probe.policy()?
         } else {
             alexa_common::policy::default_policy()
         };
-        classifier.set_policy(&policy::apply(&base, &opts.policy))?;
+        probe.set_policy(&policy::apply(&base, &opts.policy))?;
     }
     let evidence_bit = |class: Class| 1u32 << class as u8;
-    classifier.update_config(|c| {
+    probe.update_config(|c| {
         c.mode = opts.mode as u32;
         if let Some(on) = opts.microphone {
             c.microphone = on as u32;
@@ -226,31 +226,31 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     })?;
     let devices: Vec<crate::kernel::device::Device> =
         opts.devices.iter().map(|d| d.device).collect();
-    classifier.set_devices(&devices)?;
+    probe.set_devices(&devices)?;
     if let Some(m) = &model {
-        if classifier.model_version()? != m.version_id() {
-            classifier.load_tree(&m.nodes, m.version_id())?;
+        if probe.model_version()? != m.version_id() {
+            probe.load_tree(&m.nodes, m.version_id())?;
         }
     }
-    let ring = classifier.take_events()?;
-    let polling = classifier.take_polling()?;
-    let attached = classifier.attach_pinned(&opts.iface, opts.xdp_mode)?;
+    let ring = probe.take_events()?;
+    let polling = probe.take_polling()?;
+    let attached = probe.attach_pinned(&opts.iface, opts.xdp_mode)?;
     // The kernel's BPF statistics cost every BPF program two clock reads
     // per run: 5 to 9 points of forwarding rate in the bench. A diagnosis,
     // asked for; never the default.
     if opts.kernel_stats {
-        if let Err(e) = classifier.enable_run_stats() {
+        if let Err(e) = probe.enable_run_stats() {
             eprintln!("alexa: {e:#}; kernel cost per packet will not be reported");
         }
     }
-    let config = classifier.config()?;
-    let version = classifier.model_version()?;
+    let config = probe.config()?;
+    let version = probe.model_version()?;
     // Before any server starts or any thread exists: all inherit this.
     privileges::drop_privileges()?;
     fresh.dir = None;
 
     let agent = Arc::new(Agent {
-        classifier: Mutex::new(classifier),
+        probe: Mutex::new(probe),
         info: Mutex::new(Info {
             iface: opts.iface.clone(),
             xdp_mode: attached.mode.to_owned(),
@@ -284,7 +284,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     agent.note(format!(
         "{} {} on {} ({}), {} mode, microphone {}, {}; control {}{}{}",
         if attached.adopted {
-            "adopted the classifier pinned in"
+            "adopted the probe pinned in"
         } else {
             "attached, pinned in"
         },
@@ -397,14 +397,14 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         e.flush()?;
     }
     log.finish()?;
-    let c = agent.classifier().counters()?;
+    let c = agent.probe().counters()?;
     let summary: Vec<String> = counter::NAMES
         .iter()
         .zip(c)
         .map(|(n, v)| format!("{n}={v}"))
         .collect();
     agent.note(format!(
-        "stopped; the classifier stays attached to {} and {} (pinned in {}; `alexa detach` removes it); {}",
+        "stopped; the probe stays attached to {} and {} (pinned in {}; `alexa detach` removes it); {}",
         opts.iface,
         if config.mode() == Mode::Enforce { "enforcing" } else { "monitoring" },
         opts.pin_dir.display(),

@@ -11,7 +11,7 @@ pub(super) fn class_label(class: u8) -> &'static str {
 /// The running agent's state, shared by the event loop, the control socket
 /// and the HTTP servers.
 pub struct Agent {
-    pub(super) classifier: Mutex<Classifier>,
+    pub(super) probe: Mutex<Probe>,
     pub(super) info: Mutex<Info>,
     /// What the HTTP API's changes must carry; `None` when the API is off.
     pub(super) api_token: Option<String>,
@@ -46,8 +46,8 @@ pub(super) struct DeviceSeen {
 }
 
 impl Agent {
-    pub(super) fn classifier(&self) -> std::sync::MutexGuard<'_, Classifier> {
-        self.classifier.lock().unwrap_or_else(|p| p.into_inner())
+    pub(super) fn probe(&self) -> std::sync::MutexGuard<'_, Probe> {
+        self.probe.lock().unwrap_or_else(|p| p.into_inner())
     }
     pub(super) fn info(&self) -> std::sync::MutexGuard<'_, Info> {
         self.info.lock().unwrap_or_else(|p| p.into_inner())
@@ -59,7 +59,7 @@ impl Agent {
     }
 
     pub fn status(&self) -> Result<Status> {
-        let mut c = self.classifier();
+        let mut c = self.probe();
         let config = c.config()?;
         let counters = c.counters()?;
         let stats = c.class_action_stats()?;
@@ -166,7 +166,7 @@ impl Agent {
     }
 
     pub fn set_microphone(&self, on: bool) -> Result<()> {
-        self.classifier().set_microphone(on)?;
+        self.probe().set_microphone(on)?;
         self.note(format!("microphone {}", if on { "on" } else { "muted" }));
         self.keep(config::Change::Microphone(on))
     }
@@ -189,7 +189,7 @@ impl Agent {
     pub fn load_model(&self, path: &Path) -> Result<String> {
         let model = crate::offline::model::file::load(path)?;
         let version = model.version_id();
-        self.classifier().load_tree(&model.nodes, version)?;
+        self.probe().load_tree(&model.nodes, version)?;
         self.info().model_path = Some(path.display().to_string());
         self.note(format!(
             "model {} loaded (version {version:08x})",
@@ -203,7 +203,7 @@ impl Agent {
     /// before anything changes.
     pub fn set_policy(&self, rules: &[String]) -> Result<String> {
         let rules = policy::parse(rules)?;
-        let mut c = self.classifier();
+        let mut c = self.probe();
         let new = policy::apply(&c.policy()?, &rules);
         c.set_policy(&new)?;
         drop(c);

@@ -1,6 +1,11 @@
-//! The XDP classifier as user space holds it: the embedded object, loaded
-//! into the kernel, its maps filled, attached to an interface, and run on
-//! single frames through `BPF_PROG_TEST_RUN` for tests and benchmarks.
+//! The probe: the XDP program (`alexa_classify`) and its maps as user space
+//! holds them. The embedded object, loaded into the kernel, its maps filled,
+//! attached to an interface, and run on single frames through
+//! `BPF_PROG_TEST_RUN` for tests and benchmarks.
+//!
+//! Names: the *probe* is this handle; the *classifier* is the XDP program
+//! inside it; `alexa classify` is the offline command, and the model's
+//! `predict` what both walk.
 //!
 //! An agent loads it *pinned*: every map and the XDP link live in a bpffs
 //! directory, so the kernel keeps classifying and enforcing while no agent
@@ -53,7 +58,7 @@ pub enum AttachMode {
     Skb,
 }
 
-pub struct Classifier {
+pub struct Probe {
     ebpf: Ebpf,
     /// When the active slot last flipped: the other slot may still have a
     /// walk in flight on some CPU until a grace period has passed.
@@ -96,7 +101,7 @@ pub type ClassActionStats = [[ClassStat; Action::COUNT]; NUM_CLASSES + 1];
 /// Far longer than any XDP run (microseconds, inside one softirq) takes.
 const SLOT_GRACE: std::time::Duration = std::time::Duration::from_millis(10);
 
-impl Classifier {
+impl Probe {
     /// Loads the program into the kernel (not attached yet) with maps of
     /// its own, gone when it is dropped; initialised with the defaults.
     pub fn load() -> Result<Self> {
@@ -138,7 +143,7 @@ impl Classifier {
                 verifier_message(&e)
             )
         })?;
-        Ok(Classifier {
+        Ok(Probe {
             ebpf,
             last_flip: None,
             pin_dir,

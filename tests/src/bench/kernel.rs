@@ -120,7 +120,7 @@ impl Object {
             .with_context(|| format!("no {name} map"))
     }
 
-    /// Monitors `addr` as device number `index`, as `Classifier::add_device` does.
+    /// Monitors `addr` as device number `index`, as `Probe::add_device` does.
     pub fn add_device(&mut self, index: u8, addr: IpAddr) -> Result<()> {
         let key = ip_to_mapped(addr);
         let mut filter: Array<_, u64> = Array::try_from(self.map_mut(maps::DEVICE_FILTER)?)?;
