@@ -9,7 +9,7 @@ use clap::{builder::TypedValueParser as _, Args};
 
 use super::{
     config::{self, NamedDevice, OnOff},
-    http, policy, token, ModelSource, RunOptions, DEFAULT_PIN_DIR,
+    http, rules, token, ModelSource, RunOptions, DEFAULT_PIN_DIR,
 };
 use crate::kernel::AttachMode;
 
@@ -38,7 +38,7 @@ pub struct RunArgs {
     /// alert justified, pass the rest) and of the config file's, e.g.
     /// `--policy justified=pass,ack=alert`.
     #[arg(long, value_name = "CLASS=ACTION,...", value_delimiter = ',')]
-    pub policy: Vec<policy::Rule>,
+    pub policy: Vec<rules::Rule>,
     /// Decision-tree model (MODEL.json) to classify with [default: the shipped model, built into this binary].
     #[arg(long, value_name = "FILE")]
     pub model: Option<PathBuf>,

@@ -19,7 +19,7 @@ use serde::{de, Deserialize, Deserializer};
 
 use alexa_common::Mode;
 
-use super::policy;
+use super::rules;
 use crate::kernel::{device::Device, AttachMode};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
@@ -46,7 +46,7 @@ pub struct Config {
     pub model: Option<ModelChoice>,
     /// `CLASS=ACTION` rules, several in one string comma-separated.
     #[serde(default, deserialize_with = "policy_rules")]
-    pub policy: Vec<policy::Rule>,
+    pub policy: Vec<rules::Rule>,
     pub quarantine: Option<Quarantine>,
     pub xdp_mode: Option<AttachMode>,
     /// Turn on the kernel's BPF run-time statistics (cost per packet).
@@ -202,9 +202,9 @@ fn by_name<'de, D: Deserializer<'de>, T: FromStr<Err: fmt::Display>>(
         .map_err(|e| de::Error::custom(format!("{s:?}: {e}")))
 }
 
-fn policy_rules<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<policy::Rule>, D::Error> {
+fn policy_rules<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<rules::Rule>, D::Error> {
     let given = Vec::<String>::deserialize(d)?;
-    policy::parse(&given).map_err(|e| de::Error::custom(format!("{e:#}")))
+    rules::parse(&given).map_err(|e| de::Error::custom(format!("{e:#}")))
 }
 
 impl<'de, T: FromStr<Err: fmt::Display>> Deserialize<'de> for OrNone<T> {
@@ -525,7 +525,7 @@ metrics = "none"
         assert_eq!(c.microphone, Some(OnOff::Off));
         assert_eq!(
             c.policy,
-            policy::parse(&["justified=drop", "ack=alert"]).unwrap()
+            rules::parse(&["justified=drop", "ack=alert"]).unwrap()
         );
         assert_eq!(
             c.model,

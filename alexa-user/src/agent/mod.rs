@@ -14,7 +14,7 @@ pub mod line;
 pub mod log;
 pub mod metrics;
 pub mod pacer;
-pub mod policy;
+pub mod rules;
 pub mod preflight;
 pub mod privileges;
 pub mod rotate;
@@ -69,7 +69,7 @@ pub struct RunOptions {
     pub xdp_mode: AttachMode,
     pub mode: Mode,
     /// Rules on top of the default policy (or an adopted agent's).
-    pub policy: Vec<policy::Rule>,
+    pub policy: Vec<rules::Rule>,
     /// The microphone's state; `None` keeps an adopted agent's (on when fresh).
     pub microphone: Option<bool>,
     /// The model to classify with; `None` classifies nothing (or keeps an adopted model).
@@ -204,7 +204,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         } else {
             alexa_common::policy::default_policy()
         };
-        probe.set_policy(&policy::apply(&base, &opts.policy))?;
+        probe.set_policy(&rules::apply(&base, &opts.policy))?;
     }
     let evidence_bit = |class: Class| 1u32 << class as u8;
     probe.update_config(|c| {

@@ -202,12 +202,12 @@ impl Agent {
     /// `alexa policy set`: `rules` as the control socket gives them, checked
     /// before anything changes.
     pub fn set_policy(&self, rules: &[String]) -> Result<String> {
-        let rules = policy::parse(rules)?;
+        let rules = rules::parse(rules)?;
         let mut c = self.probe();
-        let new = policy::apply(&c.policy()?, &rules);
+        let new = rules::apply(&c.policy()?, &rules);
         c.set_policy(&new)?;
         drop(c);
-        let whole: Vec<String> = policy::rules(&new).iter().map(|r| r.to_string()).collect();
+        let whole: Vec<String> = rules::listed(&new).iter().map(|r| r.to_string()).collect();
         let text = whole.join(",");
         self.note(format!("policy set: {text}"));
         self.keep(config::Change::Policy(&whole))?;

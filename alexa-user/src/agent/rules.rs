@@ -62,7 +62,7 @@ pub fn apply(policy: &Policy, rules: &[Rule]) -> Policy {
 }
 
 /// The whole policy as rules, in class order.
-pub fn rules(policy: &Policy) -> Vec<Rule> {
+pub fn listed(policy: &Policy) -> Vec<Rule> {
     Class::ALL
         .into_iter()
         .zip(policy)
@@ -91,6 +91,6 @@ mod tests {
         let e = parse(&["ack=maybe"]).unwrap_err();
         assert!(e.to_string().contains("\"maybe\": unknown action"), "{e}");
         assert!(parse(&["ack"]).is_err());
-        assert_eq!(apply(&p, &rules(&q)), q);
+        assert_eq!(apply(&p, &listed(&q)), q);
     }
 }
