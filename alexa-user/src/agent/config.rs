@@ -39,7 +39,7 @@ pub const MAX_DEVICES: usize = alexa_common::maps::DEVICE_CAPACITY as usize;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub interface: Option<String>,
-    #[serde(default, deserialize_with = "by_name")]
+    #[serde(default, deserialize_with = "mode")]
     pub mode: Option<Mode>,
     pub microphone: Option<OnOff>,
     /// A model file, `builtin` (the shipped model) or `none`.
@@ -191,15 +191,13 @@ from_str_de!(AbsPath);
 from_str_de!(LogPath);
 from_str_de!(ModelChoice);
 
-/// A value named by one of its names (`alexa_common::Mode`), the bad name
-/// quoted in the error.
-fn by_name<'de, D: Deserializer<'de>, T: FromStr<Err: fmt::Display>>(
-    d: D,
-) -> Result<Option<T>, D::Error> {
+/// `mode`, by its name; a bad one is reported as serde reports any unknown
+/// name of an enum (`unknown variant `x`, expected ...`), like `microphone`'s.
+fn mode<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Mode>, D::Error> {
     let s = String::deserialize(d)?;
     s.parse()
         .map(Some)
-        .map_err(|e| de::Error::custom(format!("{s:?}: {e}")))
+        .map_err(|_| de::Error::unknown_variant(&s, &Mode::NAMES))
 }
 
 fn policy_rules<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<rules::Rule>, D::Error> {
