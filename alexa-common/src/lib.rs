@@ -7,20 +7,22 @@
 //! (reading a pcap record) run the very same decisions on every packet.
 //!
 //! Modules, lowest first; each imports only from modules above it in this
-//! list, never from one below (the `layering` test checks it):
+//! list, never from one below (`cargo xtask lint` checks it against
+//! its table, `xtask/src/lint/rooms.rs`):
 //!
 //! 1. [`contract`]: the contract's names and numbers: [`Class`], [`Feature`],
 //!    layers, protocol numbers, TCP flags.
 //! 2. [`frame`]: the one way packet bytes are read ([`Frame`], [`Plain`]).
 //! 3. [`flow_key`]: [`FlowKey`], a connection's 5-tuple.
-//! 4. [`parse`]: which frames are classified, and what their headers say.
-//! 5. [`flow`]: the per-connection rules ([`FlowState`], `advance`).
-//! 6. [`features`]: a packet's [`Features`] record, from the parse and the flow.
-//! 7. [`tree`]: the compiled decision tree and its walk.
-//! 8. [`policy`]: [`Action`], [`Mode`], the quarantine rule and `decide`.
-//! 9. [`maps`]: the program's map names and capacities, `Config`, counters.
-//! 10. [`event`]: what the kernel sends the agent ([`Event`]).
-//! 11. `pod` (user space only): `aya::Pod` for all of the above.
+//! 4. [`install`]: where an installed agent keeps its files.
+//! 5. [`parse`]: which frames are classified, and what their headers say.
+//! 6. [`flow`]: the per-connection rules ([`FlowState`], `advance`).
+//! 7. [`features`]: a packet's [`Features`] record, from the parse and the flow.
+//! 8. [`tree`]: the compiled decision tree and its walk.
+//! 9. [`policy`]: [`Action`], [`Mode`], the quarantine rule and `decide`.
+//! 10. [`maps`]: the program's map names and capacities, `Config`, counters.
+//! 11. [`event`]: what the kernel sends the agent ([`Event`]).
+//! 12. `pod` (user space only): `aya::Pod` for all of the above.
 #![no_std]
 
 pub mod contract;
@@ -48,104 +50,3 @@ pub use frame::{Frame, Plain};
 pub use parse::{parse, Packet, Verdict};
 pub use policy::{Action, Mode};
 pub use tree::Node;
-
-#[cfg(test)]
-mod layering {
-    extern crate std;
-    use std::{format, vec::Vec};
-
-    /// The modules, lowest first, as the crate doc lists them.
-    const LAYERS: [(&str, &str); 11] = [
-        ("contract", include_str!("contract.rs")),
-        ("frame", include_str!("frame.rs")),
-        ("flow_key", include_str!("flow_key.rs")),
-        ("parse", include_str!("parse.rs")),
-        ("flow", include_str!("flow.rs")),
-        ("features", include_str!("features.rs")),
-        ("tree", include_str!("tree.rs")),
-        ("policy", include_str!("policy.rs")),
-        ("maps", include_str!("maps.rs")),
-        ("event", include_str!("event.rs")),
-        ("pod", include_str!("pod.rs")),
-    ];
-
-    /// Modules named after `crate::` in `src` outside its tests (a `use
-    /// crate::{a::X, b::Y}` group included), doc comments aside.
-    fn uses(src: &str) -> Vec<&str> {
-        let code = src.split("#[cfg(test)]").next().unwrap_or(src);
-        let mut out = Vec::new();
-        for line in code.lines().filter(|l| !l.trim_start().starts_with("//")) {
-            for (i, _) in line.match_indices("crate::") {
-                let rest = &line[i + "crate::".len()..];
-                let name: &str = rest
-                    .split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                    .next()
-                    .unwrap();
-                if !name.is_empty() {
-                    out.push(name);
-                }
-            }
-        }
-        // `use crate::{` groups: the first name of each item at the top
-        // level of the braces (`a::{X, Y}` is `a`).
-        let mut rest = code;
-        while let Some(at) = rest.find("use crate::{") {
-            rest = &rest[at + "use crate::{".len()..];
-            let mut depth = 0;
-            let mut item_start = 0;
-            for (i, c) in rest.char_indices() {
-                let end_of_item = match c {
-                    '{' => {
-                        depth += 1;
-                        false
-                    }
-                    '}' if depth > 0 => {
-                        depth -= 1;
-                        false
-                    }
-                    '}' => true,
-                    ',' => depth == 0,
-                    _ => false,
-                };
-                if end_of_item {
-                    let item = rest[item_start..i].trim();
-                    let name = item.split("::").next().unwrap_or("").trim();
-                    if !name.is_empty() {
-                        out.push(name);
-                    }
-                    item_start = i + 1;
-                }
-                if c == '}' && depth == 0 && end_of_item {
-                    rest = &rest[i..];
-                    break;
-                }
-            }
-        }
-        out
-    }
-
-    #[test]
-    fn modules_import_only_from_lower_layers() {
-        let level = |m: &str| LAYERS.iter().position(|(n, _)| *n == m);
-        let mut wrong = Vec::new();
-        for (i, (name, src)) in LAYERS.iter().enumerate() {
-            for used in uses(src) {
-                match level(used) {
-                    Some(j) if j < i => {}
-                    Some(j) if j == i => {}
-                    Some(_) => wrong.push(format!("{name} imports {used}, a higher layer")),
-                    None => wrong.push(format!("{name} imports {used}, which is no listed module")),
-                }
-            }
-        }
-        assert!(wrong.is_empty(), "{wrong:?}");
-    }
-
-    #[test]
-    fn the_check_sees_an_upward_import() {
-        let upward =
-            "use crate::{\n    contract::Class,\n    event::{Event, EventHead},\n    maps\n};\n";
-        assert_eq!(uses(upward), ["contract", "event", "maps"]);
-        assert_eq!(uses("fn f() -> crate::maps::Config {}"), ["maps"]);
-    }
-}
