@@ -20,11 +20,11 @@ use alexa::model::file::{
     feature_spec, save, FeatureSpec, ModelFile, NodeSpec, Training, TreeSpec, FORMAT, RULE, VERSION,
 };
 use alexa_common::{Feature, CLASS_NAMES, TREE_CAPACITY, TREE_MAX_DEPTH};
-use alexa_tests::{
+use alexa_lab::{
     agent::{alexa_bin, wait_for, Agent},
     netns::{veth_pair, Netns},
-    privileged,
 };
+use alexa_tests::privileged;
 
 const NOBODY: &str = "65534";
 
@@ -964,12 +964,7 @@ fn a_running_agent_is_left_unchanged() {
     let mut agent = Agent::new("bad", &gw);
     agent.start(
         "bgw0",
-        &[
-            "--device",
-            "10.78.0.2",
-            "--model",
-            alexa_tests::SHIPPED_MODEL,
-        ],
+        &["--device", "10.78.0.2", "--model", alexa_lab::SHIPPED_MODEL],
     );
     let log = agent.log.clone();
     assert!(
@@ -979,7 +974,8 @@ fn a_running_agent_is_left_unchanged() {
     let prog = xdp_prog_id(&gw, "bgw0");
     let send = |port: u16| {
         dev.exec(&format!(
-            "python3 -c \"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'x' * 7, ('10.78.0.1', {port}))\""
+            "python3 '{}' 10.78.0.1 {port} 7",
+            alexa_lab::python("udp_send.py").display()
         ));
     };
     let logged = |port: u16| {

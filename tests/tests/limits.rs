@@ -6,6 +6,7 @@
 use alexa::classifier::{decode_event, Classifier};
 use alexa_common::{counter, FLOW_CAPACITY, RINGBUF_BYTES};
 use alexa_tests::privileged;
+
 use etherparse::PacketBuilder;
 
 const PASS: u32 = 2;

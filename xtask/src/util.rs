@@ -44,8 +44,8 @@ pub fn build(release: bool) -> Result<()> {
     exec(&mut cmd)
 }
 
-/// Builds, in release mode, the `alexa` binary and one driver binary of the
-/// tests crate (the bench, the demo), which run the agent as users do.
+/// Builds, in release mode, the `alexa` binary and one driver binary of
+/// alexa-lab (the bench, the demo), which run the agent as users do.
 pub fn build_release_with_driver(driver: &str) -> Result<()> {
     exec(cargo().args([
         "build",
@@ -55,7 +55,7 @@ pub fn build_release_with_driver(driver: &str) -> Result<()> {
         "--bin",
         "alexa",
         "--package",
-        "alexa-tests",
+        "alexa-lab",
         "--bin",
         driver,
     ]))

@@ -1,5 +1,5 @@
 //! `cargo xtask demo` runs this (root): a simulated Echo lives through a
-//! compressed day in a virtual home network (`alexa_tests::testbed`), its
+//! compressed day in a virtual home network (`alexa_lab::testbed`), its
 //! frames forwarded by a real Linux gateway whose LAN interface carries the
 //! XDP classifier, with the agent enforcing the simulator's model; then a
 //! real Echo's voice-command capture goes through the same gateway twice,
@@ -18,7 +18,7 @@ use std::{
 };
 
 use alexa::labelling::AppClass;
-use alexa_tests::{
+use alexa_lab::{
     agent::Agent,
     real::VOICE_ECHO_MAC,
     session::{self, Joiner, LogTail, Outcome, Session, SessionConfig},

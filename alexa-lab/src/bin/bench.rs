@@ -5,7 +5,7 @@
 
 use std::{path::PathBuf, process::Command};
 
-use alexa_tests::bench::{self, Plan, Table};
+use alexa_lab::bench::{self, Plan, Table};
 use anyhow::{bail, Context as _, Result};
 
 /// One section of the report, run when selected.
