@@ -20,6 +20,7 @@ use crate::{
 /// checks that every file is named here or is privileged, and that none of
 /// these asks for privileges.
 pub const OFFLINE_TESTS: &[&str] = &[
+    "bad_input",
     "fixtures_valid",
     "objects",
     "pcapng_reader",
