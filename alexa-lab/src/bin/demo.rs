@@ -13,7 +13,10 @@
 use std::{
     io::{IsTerminal as _, Write as _},
     path::{Path, PathBuf},
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, LazyLock,
+    },
     time::{Duration, Instant},
 };
 
@@ -29,11 +32,8 @@ use anyhow::{bail, Context as _, Result};
 const NAMESPACES: [&str; 3] = ["alexa-echo", "alexa-gw", "alexa-cloud"];
 const PIN_DIR: &str = "/sys/fs/bpf/alexa-demo";
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::Relaxed);
-}
+/// Set by SIGINT or SIGTERM: the demo stops, tears down and exits 130.
+static STOP: LazyLock<Arc<AtomicBool>> = LazyLock::new(Default::default);
 
 struct Args {
     alexa: PathBuf,
@@ -111,12 +111,10 @@ fn main() {
             .unwrap_or_default();
         eprintln!("\ndemo: failed: {msg}");
     }));
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as *const () as usize;
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&STOP)) {
+            eprintln!("demo: error: cannot catch signal {sig}: {e}");
+            std::process::exit(1);
         }
     }
     let code = match std::panic::catch_unwind(run) {
