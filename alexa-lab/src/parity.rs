@@ -11,9 +11,9 @@
 use std::net::IpAddr;
 
 use alexa::{
-    classifier::{decode_event, Classifier},
-    device::Device,
-    extract::{Extractor, Outcome},
+    kernel::device::Device,
+    kernel::{decode_event, Classifier},
+    offline::extract::{Extractor, Outcome},
 };
 use alexa_common::{counter, parse::mac_key, tree::classify_slice, Features, Node, CLASS_NONE};
 
@@ -279,7 +279,7 @@ fn hex(b: &[u8]) -> String {
 
 /// All frames of a capture, numbered from 1.
 pub fn capture_frames(path: &std::path::Path) -> Vec<(u64, Vec<u8>)> {
-    let mut reader = alexa::capture::CaptureReader::open(path).expect("open capture");
+    let mut reader = alexa::offline::capture::CaptureReader::open(path).expect("open capture");
     let mut out = Vec::new();
     while let Some(f) = reader.next_frame().expect("read capture") {
         out.push((f.number, f.data.to_vec()));

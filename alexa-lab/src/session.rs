@@ -22,8 +22,8 @@ use std::{
 };
 
 use alexa::{
-    device::Device,
-    labelling::AppClass,
+    kernel::device::Device,
+    offline::labelling::AppClass,
     replay::{self, Arrivals, FrameKey, ReplayFrame, Sent},
 };
 use alexa_common::{class_id, CLASS_NAMES, NUM_CLASSES};
@@ -62,12 +62,12 @@ pub struct Session {
 /// `alexa simulate` into `dir`, then the device's frames loaded for replay.
 /// The testbed carries the simulator's addresses: nothing is rewritten.
 pub fn simulate(cfg: &SessionConfig, dir: &Path) -> Session {
-    let opts = alexa::simulate::SimOptions {
+    let opts = alexa::offline::simulate::SimOptions {
         scenario: "all".parse().expect("scenario"),
         seed: cfg.seed,
         duration_scale: cfg.scale,
     };
-    alexa::simulate::simulate_to_dir(&opts, dir).expect("simulate");
+    alexa::offline::simulate::simulate_to_dir(&opts, dir).expect("simulate");
     let (frames, contexts) = load(&dir.join("capture.pcap"), &dir.join("labels.csv"));
     Session {
         dir: dir.to_owned(),
@@ -88,9 +88,9 @@ pub fn simulate(cfg: &SessionConfig, dir: &Path) -> Session {
 /// device lived behind the testbed's gateway.
 pub fn real(capture: &Path, mac: &str, app: AppClass, microphone: bool, dir: &Path) -> Session {
     std::fs::create_dir_all(dir).expect("session dir");
-    let key = Device::Mac(alexa::device::parse_mac(mac).expect("MAC")).key();
+    let key = Device::Mac(alexa::kernel::device::parse_mac(mac).expect("MAC")).key();
     let labels = dir.join("labels.csv");
-    alexa::labelling::label_capture(
+    alexa::offline::labelling::label_capture(
         capture,
         Some(HashSet::from([key])),
         app,
@@ -124,7 +124,7 @@ pub fn real(capture: &Path, mac: &str, app: AppClass, microphone: bool, dir: &Pa
         contexts,
         device: mac.to_owned(),
         device_ip,
-        dst_mac: Some(alexa::simulate::hosts::GATEWAY.mac),
+        dst_mac: Some(alexa::offline::simulate::hosts::GATEWAY.mac),
     }
 }
 

@@ -73,7 +73,7 @@ impl Testbed {
     }
 
     fn build(echo: Netns, gw: Netns, cloud: Netns) -> Testbed {
-        use alexa::simulate::hosts;
+        use alexa::offline::simulate::hosts;
         let bed = Testbed { echo, gw, cloud };
         // One queue per veth: every frame then takes the same path through
         // the gateway, in the order it was sent.

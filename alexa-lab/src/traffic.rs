@@ -31,7 +31,7 @@ pub fn rule_class(len: usize) -> &'static str {
 
 /// Trains the rule model into `dir/rule-model.json`.
 pub fn rule_model(dir: &Path) -> std::path::PathBuf {
-    let mut csv = alexa::record::csv_header();
+    let mut csv = alexa::offline::row::csv_header();
     csv.push('\n');
     for port in [4444u16, 5555, 6666, 7777] {
         for len in [

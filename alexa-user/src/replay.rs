@@ -25,7 +25,7 @@ use std::{
 use alexa_common::parse::{parse, Verdict};
 use anyhow::{bail, Context as _, Result};
 
-use crate::{agent::control, capture::CaptureReader, labels};
+use crate::{control, offline::capture::CaptureReader, offline::labels};
 
 /// The IPv4 identification field numbers the frames: 16 bits.
 pub const MAX_FRAMES: usize = 1 << 16;
@@ -368,7 +368,7 @@ fn rewrite_macs(frame: &mut [u8], src: Option<[u8; 6]>, dst: Option<[u8; 6]>) {
 }
 
 /// `aa:bb:cc:dd:ee:ff`.
-pub use crate::device::parse_mac;
+pub use crate::kernel::device::parse_mac;
 
 /// An AF_PACKET socket bound to one interface (of the calling thread's
 /// network namespace).
@@ -593,7 +593,7 @@ pub fn per_class(frames: &[ReplayFrame], sent: &Sent) -> [u64; alexa_common::NUM
 /// One CSV line per frame sent: what a receiver's counts are joined with.
 pub fn write_record(path: &Path, frames: &[ReplayFrame], sent: &Sent) -> Result<()> {
     use std::io::Write as _;
-    let mut file = crate::output::AtomicFile::create(path)?;
+    let mut file = crate::util::atomic_file::AtomicFile::create(path)?;
     let w = file.writer();
     writeln!(
         w,

@@ -7,10 +7,10 @@ mod common;
 use std::collections::BTreeMap;
 
 use alexa::{
-    dataset::{load_dataset, load_distinct},
-    model::{self, train},
-    prepare::{self, PrepareOptions},
-    report,
+    offline::dataset::{load_dataset, load_distinct},
+    offline::figures,
+    offline::model::{self, train},
+    offline::prepare::{self, PrepareOptions},
 };
 use alexa_common::{Feature, CLASS_NAMES, NUM_PAPER_FEATURES};
 use common::{published_files, real_data, Scratch};
@@ -77,7 +77,7 @@ fn every_reader_takes_all_13_published_files() {
         assert_eq!(p.rows_out, p.rows_in);
         prepared_in += p.rows_in;
         let s =
-            report::summarize(f, &PrepareOptions::default()).unwrap_or_else(|e| panic!("{e:#}"));
+            figures::summarize(f, &PrepareOptions::default()).unwrap_or_else(|e| panic!("{e:#}"));
         summarized += s.rows;
     }
     assert_eq!(rows, TOTAL_ROWS);

@@ -2,15 +2,15 @@
 //! never saw (`../shared/data/real/echo-voice-commands`, another device and
 //! another year than its training data): with the microphone on it must not
 //! break a real conversation, muted it must stop the uploads (issue 12's
-//! targets, `alexa::model::safety`). Every capture is checked, and the
+//! targets, `alexa::offline::model::safety`). Every capture is checked, and the
 //! figures are printed.
 
 mod common;
 
 use alexa::{
-    classifier::default_quarantine_rule,
-    device::Device,
-    model::safety::{check_capture, Safety},
+    kernel::default_quarantine_rule,
+    kernel::device::Device,
+    offline::model::safety::{check_capture, Safety},
 };
 use common::{voice_captures, VOICE_ECHO_MAC};
 
@@ -19,7 +19,7 @@ fn the_shipped_model_never_breaks_a_real_conversation_and_stops_muted_uploads() 
     let Some(captures) = voice_captures() else {
         return;
     };
-    let model = alexa::model::load(std::path::Path::new(concat!(
+    let model = alexa::offline::model::load(std::path::Path::new(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../models/echo.json"
     )))

@@ -14,12 +14,13 @@ use std::{
 };
 
 use alexa::{
-    compare, extract,
-    labelling::{self, AppClass},
-    labels,
-    prepare::{self, PrepareOptions},
-    record::ip_to_mapped,
-    simulate::{self, calibration::published, Context, Scenario, SimOptions},
+    offline::compare,
+    offline::extract,
+    offline::labelling::{self, AppClass},
+    offline::labels,
+    offline::prepare::{self, PrepareOptions},
+    offline::simulate::{self, calibration::published, Context, Scenario, SimOptions},
+    util::net::ip_to_mapped,
 };
 
 struct Tmp(PathBuf);
@@ -324,7 +325,8 @@ fn labels_line_up_one_to_one_with_the_devices_frames() {
     };
     simulate::simulate_to_dir(&opts, &tmp.0).unwrap();
     // Every frame the Echo sent, by the capture's own addresses.
-    let mut reader = alexa::capture::CaptureReader::open(&tmp.0.join("capture.pcap")).unwrap();
+    let mut reader =
+        alexa::offline::capture::CaptureReader::open(&tmp.0.join("capture.pcap")).unwrap();
     let echo = [192u8, 168, 137, 94];
     let mut device_frames = Vec::new();
     while let Some(f) = reader.next_frame().unwrap() {
@@ -358,7 +360,7 @@ fn report_writes_every_figure_and_the_summary() {
     };
     let (dataset, _, _) = pipeline(&tmp.0, &opts);
     let out = tmp.0.join("report");
-    let s = alexa::report::report(&dataset, &out, &PrepareOptions::default()).unwrap();
+    let s = alexa::offline::figures::report(&dataset, &out, &PrepareOptions::default()).unwrap();
     for f in [
         "fig04_nan.png",
         "fig05_classes.png",

@@ -6,8 +6,8 @@
 use std::{io::Cursor, path::Path};
 
 use alexa::{
-    capture::{CaptureError, CaptureReader, MAX_RECORD_BYTES},
-    extract::Extractor,
+    offline::capture::{CaptureError, CaptureReader, MAX_RECORD_BYTES},
+    offline::extract::Extractor,
 };
 use libfuzzer_sys::fuzz_target;
 

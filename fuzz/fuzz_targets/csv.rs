@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use alexa::{dataset::read_dataset_from, labels::read_labels_from};
+use alexa::{offline::dataset::read_dataset_from, offline::labels::read_labels_from};
 use alexa_common::NUM_CLASSES;
 use libfuzzer_sys::fuzz_target;
 

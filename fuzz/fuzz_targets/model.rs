@@ -4,7 +4,7 @@
 //! write/read round trip unchanged; a refusal must be one line.
 #![no_main]
 
-use alexa::model::file::from_slice;
+use alexa::offline::model::file::from_slice;
 use alexa_common::{Features, NUM_CLASSES};
 use libfuzzer_sys::fuzz_target;
 

@@ -6,7 +6,7 @@
 //! 1-byte time step (ms) and that many bytes (fewer at the end).
 #![no_main]
 
-use alexa::extract::{Extractor, Outcome};
+use alexa::offline::extract::{Extractor, Outcome};
 use alexa_common::{layer, parse, Verdict};
 use libfuzzer_sys::fuzz_target;
 

@@ -5,7 +5,7 @@
 
 use std::{process::Command, time::Duration};
 
-use alexa::classifier::Classifier;
+use alexa::kernel::Classifier;
 use alexa_lab::{
     agent::{alexa_bin, Agent, Running},
     netns::{veth_pair, Netns},
@@ -20,7 +20,7 @@ const GW: &str = "10.81.0.1";
 
 /// A model whose every packet is `not_justified`: trained on such rows only.
 fn everything_leaks(dir: &std::path::Path) -> std::path::PathBuf {
-    let mut csv = alexa::record::csv_header();
+    let mut csv = alexa::offline::row::csv_header();
     csv.push('\n');
     for len in [0, 10, 100, 1000, 1400] {
         csv.push_str(&format!(
@@ -107,7 +107,7 @@ fn sigkill_during_model_swaps_under_an_upload_never_lets_it_through() {
     let (dev, gw, mut agent) = testbed("swk");
     let a = rule_model(&agent.dir);
     let b = everything_leaks(&agent.dir);
-    let nodes = |p: &std::path::Path| alexa::model::file::load(p).unwrap();
+    let nodes = |p: &std::path::Path| alexa::offline::model::file::load(p).unwrap();
     let (ma, mb) = (nodes(&a), nodes(&b));
     agent.start(
         "fgw0",

@@ -13,7 +13,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use alexa::model::file::save;
+use alexa::offline::model::file::save;
 use alexa_lab::agent::alexa_bin;
 
 mod cli_cases;

@@ -14,8 +14,8 @@ use std::{
 };
 
 use alexa::{
-    device::Device,
-    labelling::{published_class, AppClass},
+    kernel::device::Device,
+    offline::labelling::{published_class, AppClass},
 };
 use alexa_common::class;
 use alexa_lab::{
@@ -119,7 +119,7 @@ fn evidence_ids(path: &Path, device: Ipv4Addr) -> Vec<u16> {
     if !path.exists() {
         return Vec::new();
     }
-    let mut r = alexa::capture::CaptureReader::open(path).expect("evidence capture");
+    let mut r = alexa::offline::capture::CaptureReader::open(path).expect("evidence capture");
     let mut ids = Vec::new();
     while let Some(f) = r.next_frame().expect("evidence frame") {
         ids.push(alexa::replay::ipv4_id_from(f.data, device).expect("a device frame"));
@@ -287,9 +287,9 @@ fn real_run(tag: &str, microphone: bool, quarantine: bool) -> (Outcome, Session)
 /// The published rules on the features the product extracts from the
 /// vendored capture, every application-data record an upload: frame → class.
 fn muted_labels() -> HashMap<u64, u8> {
-    let device = Device::Mac(alexa::device::parse_mac(real::VOICE_ECHO_MAC).unwrap());
+    let device = Device::Mac(alexa::kernel::device::parse_mac(real::VOICE_ECHO_MAC).unwrap());
     let mut rules = HashMap::new();
-    alexa::extract::extract_each(
+    alexa::offline::extract::extract_each(
         Path::new(VOICE),
         Some([device.key()].into()),
         false,

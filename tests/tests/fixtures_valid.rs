@@ -6,7 +6,7 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use alexa::{extract::extract_each, record::ip_to_mapped, record::Row};
+use alexa::{offline::extract::extract_each, offline::row::Row, util::net::ip_to_mapped};
 use alexa_common::contract::{layer, tcp_flag, IPPROTO_TCP, IPPROTO_UDP};
 use alexa_lab::corpus::{self, pcap};
 

@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alexa::classifier::{AttachMode, Classifier};
+use alexa::kernel::{AttachMode, Classifier};
 use alexa_common::{counter, parse, Verdict};
 use alexa_lab::{
     agent::wait_for,
@@ -84,7 +84,7 @@ fn kind(seen: &Seen) -> Expect {
 fn whole_frame_kind(frame: &[u8]) -> Expect {
     let devices: Vec<[u8; 16]> = synth::devices()
         .into_iter()
-        .map(alexa::record::ip_to_mapped)
+        .map(alexa::util::net::ip_to_mapped)
         .collect();
     match parse(frame, |a: &[u8; 16]| devices.contains(a)) {
         Verdict::Packet(_) => Expect::Classified,

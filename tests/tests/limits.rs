@@ -3,7 +3,7 @@
 //! never packets or counts; a full flow map evicts the oldest flows and
 //! keeps classifying.
 
-use alexa::classifier::{decode_event, Classifier};
+use alexa::kernel::{decode_event, Classifier};
 use alexa_common::{counter, FLOW_CAPACITY, RINGBUF_BYTES};
 use alexa_tests::privileged;
 

@@ -4,7 +4,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use alexa::classifier::{decode_event, AttachMode, Classifier};
+use alexa::kernel::{decode_event, AttachMode, Classifier};
 use alexa_common::{tree::classify_slice, CLASS_NONE};
 use alexa_lab::{
     agent::Running,

@@ -22,7 +22,7 @@ fn programs(what: &str, object: &[u8]) -> BTreeSet<String> {
 
 #[test]
 fn the_gateway_object_holds_the_classifier_and_no_lab_program() {
-    let gateway = programs("the classifier's object", alexa::classifier::OBJECT);
+    let gateway = programs("the classifier's object", alexa::kernel::OBJECT);
     assert!(gateway.contains(PROGRAM_NAME), "{gateway:?}");
     for lab in [BARE, PARSE, SINK] {
         assert!(

@@ -106,14 +106,15 @@ fn simulator_capture_with_the_shipped_model() {
         return;
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let model = alexa::model::file::load(&root.join("models/echo.json")).expect("shipped model");
+    let model =
+        alexa::offline::model::file::load(&root.join("models/echo.json")).expect("shipped model");
     let dir = std::env::temp_dir().join(format!("alexa-parity-sim-{}", std::process::id()));
-    let opts = alexa::simulate::SimOptions {
+    let opts = alexa::offline::simulate::SimOptions {
         scenario: "all".parse().unwrap(),
         seed: 3,
         duration_scale: 0.1,
     };
-    alexa::simulate::simulate_to_dir(&opts, &dir).expect("simulate");
+    alexa::offline::simulate::simulate_to_dir(&opts, &dir).expect("simulate");
     let frames = parity::capture_frames(&dir.join("capture.pcap"));
     let devices: Vec<std::net::IpAddr> = vec!["192.168.137.94".parse().unwrap()];
     let n = frames.len() as u64;
@@ -141,7 +142,7 @@ fn real_voice_command_captures() {
     let Some(captures) = alexa_lab::real::voice_captures() else {
         return;
     };
-    let model = alexa::model::file::load(std::path::Path::new(alexa_lab::SHIPPED_MODEL))
+    let model = alexa::offline::model::file::load(std::path::Path::new(alexa_lab::SHIPPED_MODEL))
         .expect("shipped model");
     // Frame numbers stay readable in a failure: file index × 10^6 + frame.
     let frames = captures.iter().enumerate().flat_map(|(i, p)| {
@@ -149,7 +150,7 @@ fn real_voice_command_captures() {
             .into_iter()
             .map(move |(n, f)| (i as u64 * 1_000_000 + n, f))
     });
-    let echo: alexa::device::Device = alexa_lab::real::VOICE_ECHO_MAC.parse().unwrap();
+    let echo: alexa::kernel::device::Device = alexa_lab::real::VOICE_ECHO_MAC.parse().unwrap();
     let r = parity::check_with_model(
         "voice-command captures (frame = file index × 10^6 + frame)",
         &[echo],

@@ -4,7 +4,7 @@
 
 use std::{path::Path, process::Command};
 
-use alexa::{extract::extract_each, record::Row};
+use alexa::{offline::extract::extract_each, offline::row::Row};
 
 fn rows(capture: &Path) -> Vec<(u64, Row)> {
     let mut out = Vec::new();

@@ -15,7 +15,7 @@ use std::{
     process::Command,
 };
 
-use alexa::model::train::row_features;
+use alexa::offline::model::train::row_features;
 
 const PYTHON: &str = "/usr/bin/python3";
 
@@ -54,11 +54,15 @@ fn the_shipped_tree_in_scikit_learn_predicts_every_published_row_as_alexa_does()
     let Some(data) = alexa_lab::real::data_dir() else {
         return;
     };
-    let model = alexa::model::load(Path::new(alexa_lab::SHIPPED_MODEL)).unwrap();
+    let model = alexa::offline::model::load(Path::new(alexa_lab::SHIPPED_MODEL)).unwrap();
     let mut rows = Vec::new();
     for context in std::fs::read_dir(data.join("paper-dataset")).unwrap() {
         for f in std::fs::read_dir(context.unwrap().path()).unwrap() {
-            rows.extend(alexa::dataset::load_dataset(&f.unwrap().path()).unwrap().1);
+            rows.extend(
+                alexa::offline::dataset::load_dataset(&f.unwrap().path())
+                    .unwrap()
+                    .1,
+            );
         }
     }
     assert_eq!(rows.len(), 62_630, "the published dataset's rows");
@@ -131,10 +135,10 @@ fn the_python_pipeline_classifies_a_real_capture_as_alexa_classify_does() {
     let ours = out.join("alexa.csv");
     let theirs = out.join("python.csv");
     // What `alexa classify CAPTURE --model echo.json --device IP -o OUT` runs.
-    let model = alexa::model::load(Path::new(alexa_lab::SHIPPED_MODEL)).unwrap();
-    let echo: alexa::device::Device = alexa_lab::real::VOICE_ECHO_IP.parse().unwrap();
+    let model = alexa::offline::model::load(Path::new(alexa_lab::SHIPPED_MODEL)).unwrap();
+    let echo: alexa::kernel::device::Device = alexa_lab::real::VOICE_ECHO_IP.parse().unwrap();
     let devices = Some([echo.key()].into_iter().collect());
-    alexa::model::classify_capture(&model, &capture, devices, true, None, &ours).unwrap();
+    alexa::offline::model::classify_capture(&model, &capture, devices, true, None, &ours).unwrap();
     let run = Command::new(PYTHON)
         .arg(alexa_lab::python("pipeline.py"))
         .arg(&capture)

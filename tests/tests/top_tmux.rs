@@ -86,7 +86,7 @@ fn top_shows_the_live_agent_in_80x24() {
         &["--device", "10.78.0.2", "--model", alexa_lab::SHIPPED_MODEL],
     );
     let socket = agent.socket.clone();
-    let status = alexa::status::fetch_status(&socket).unwrap();
+    let status = alexa::control::fetch_status(&socket).unwrap();
     send_traffic(&dev);
 
     let tmux = Tmux(format!("alexa-top-{}", std::process::id()));

@@ -49,8 +49,11 @@ use std::{
     time::Instant,
 };
 
-use alexa::device::Device;
-use alexa::record::{ip_from_mapped, ip_to_mapped, Row};
+use alexa::kernel::device::Device;
+use alexa::{
+    offline::row::Row,
+    util::net::{ip_from_mapped, ip_to_mapped},
+};
 use alexa_common::{
     contract::{IPPROTO_TCP, IPPROTO_UDP},
     parse::mac_key,
@@ -655,12 +658,17 @@ fn oracle_one(src: &Source, ports: &PortTables) -> Counts {
     let (dissected, rows) = std::thread::scope(|s| {
         let tshark = s.spawn(|| tshark_fields(&src.path));
         let mut rows: BTreeMap<u64, Row> = BTreeMap::new();
-        let tally =
-            alexa::extract::extract_each(&src.path, Some(device_set), false, None, |n, row| {
+        let tally = alexa::offline::extract::extract_each(
+            &src.path,
+            Some(device_set),
+            false,
+            None,
+            |n, row| {
                 rows.insert(n, row.clone());
                 Ok(())
-            })
-            .expect("offline extraction");
+            },
+        )
+        .expect("offline extraction");
         assert_eq!(tally.classified as usize, rows.len());
         (tshark.join().expect("tshark thread"), rows)
     });

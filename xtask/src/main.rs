@@ -5,6 +5,7 @@ mod demo;
 mod deploy;
 mod dist;
 mod fuzz;
+mod lint;
 mod setup;
 mod test;
 mod train_model;
@@ -70,6 +71,21 @@ enum Command {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Check the crates' module structure: no import circle, no import up
+    /// the layers of xtask/src/lint/rooms.rs, no file over 500 production
+    /// lines without a `//! Size:` reason.
+    Lint {
+        /// Also list the 10 largest files with their production lines.
+        #[arg(long)]
+        verbose: bool,
+        /// Print the room graph (rooms, layers, imports, circles) as Markdown.
+        #[arg(long)]
+        report: bool,
+        /// Without the temporary allow-lists (KNOWN_CYCLES, KNOWN_LARGE_FILES):
+        /// everything the restructure still has to fix.
+        #[arg(long)]
+        strict: bool,
+    },
     /// Run every test, including the privileged ones (needs root), then each fuzz target briefly.
     Test {
         /// Only the release artefacts' checks: dist binaries built, the
@@ -111,6 +127,15 @@ fn main() -> std::process::ExitCode {
             setup::ensure().and_then(|()| fuzz::run(target.as_deref(), seconds).map(|_| ()))
         }
         Command::Bench { quick, only } => setup::ensure().and_then(|()| bench::run(quick, only)),
+        Command::Lint {
+            verbose,
+            report,
+            strict,
+        } => lint::run(lint::Options {
+            verbose,
+            report,
+            strict,
+        }),
         Command::Test {
             artefacts_only,
             args,

@@ -17,7 +17,6 @@ pub const DEBIAN_PACKAGES: &[&str] = &[
     "tshark",
     "openssl",
     "curl",
-    "fonts-dejavu-core",
     "tmux",
     // The bench's Python side (tests/python): scikit-learn and pandas at
     // the versions of this Debian release, for /usr/bin/python3.

@@ -1,8 +1,9 @@
-//! `cargo xtask test`: unit tests, the offline oracle tests, the
-//! privileged tests (real XDP in real namespaces), which run one at a time
-//! because they share the kernel, the release artefacts (`dist`: built,
-//! the aarch64 one run under qemu-user, the x86_64 one in live end-to-end
-//! tests), and then a short run of every fuzz target.
+//! `cargo xtask test`: the module-structure lint (`cargo xtask lint`),
+//! unit tests, the offline oracle tests, the privileged tests (real XDP in
+//! real namespaces), which run one at a time because they share the
+//! kernel, the release artefacts (`dist`: built, the aarch64 one run under
+//! qemu-user, the x86_64 one in live end-to-end tests), and then a short
+//! run of every fuzz target.
 
 use std::{path::Path, process::Command};
 
@@ -58,6 +59,9 @@ fn test_args<S: AsRef<str>>(names: &[S]) -> Vec<String> {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
+    // First: it takes a second, and a broken layering is cheaper to hear
+    // about before the long tests.
+    crate::lint::run(crate::lint::Options::default())?;
     exec(
         cargo()
             .args([

@@ -166,7 +166,9 @@ fn measure(
             };
             let mut obj = Object::load(None, &[program])?;
             obj.add_device(0, DEVICE.into())?;
-            obj.load_model(&alexa::model::load(Path::new(super::kernel::MODEL))?)?;
+            obj.load_model(&alexa::offline::model::load(Path::new(
+                super::kernel::MODEL,
+            ))?)?;
             ring = Some((obj.take_events()?, obj.take_polling()?));
             {
                 let _inside = topo.gw.enter();

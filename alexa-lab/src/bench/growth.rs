@@ -229,7 +229,7 @@ pub fn run(plan: &Plan, alexa: &Path, work: &Path) -> Result<Table> {
 /// The PNG of cost against flows, one line per device count.
 fn plot(path: &PathBuf, points: &[Point]) -> Result<()> {
     use plotters::prelude::*;
-    alexa::model::report::init_font()?;
+    alexa::offline::figures::font::register();
     let max_cost = points.iter().map(|p| p.cost).fold(0.0f64, f64::max) * 1.15 + 10.0;
     let max_flows = points.iter().map(|p| p.flows).max().unwrap_or(1000) as f64 * 2.0;
     let root = BitMapBackend::new(path, (900, 540)).into_drawing_area();

@@ -9,7 +9,7 @@ use std::{
     sync::atomic::{AtomicBool, Ordering},
 };
 
-use alexa::{classifier::OBJECT, model::Model, record::ip_to_mapped};
+use alexa::{kernel::OBJECT, offline::model::Model, util::net::ip_to_mapped};
 use alexa_common::{
     counter, flow, maps, Config, FlowKey, FlowState, FLOW_CAPACITY, IPPROTO_TCP, PROGRAM_NAME,
 };
@@ -99,7 +99,7 @@ impl Object {
         for (i, d) in frames::devices().into_iter().enumerate() {
             obj.add_device(i as u8, d)?;
         }
-        obj.load_model(&alexa::model::load(std::path::Path::new(MODEL))?)?;
+        obj.load_model(&alexa::offline::model::load(std::path::Path::new(MODEL))?)?;
         Ok(obj)
     }
 
@@ -434,7 +434,7 @@ fn mix_round(
         };
         let mut device = false;
         while let Some(item) = ring.next() {
-            let ev = alexa::classifier::decode_event(&item).context("event of a wrong size")?;
+            let ev = alexa::kernel::decode_event(&item).context("event of a wrong size")?;
             device |= ev.device == REAL_DEVICE;
         }
         if device {
@@ -491,7 +491,7 @@ pub fn cost(plan: &Plan) -> Result<Table> {
     if mix.is_some() {
         obj.add_device_mac(
             REAL_DEVICE,
-            alexa::device::parse_mac(crate::real::VOICE_ECHO_MAC)?,
+            alexa::kernel::device::parse_mac(crate::real::VOICE_ECHO_MAC)?,
         )?;
     }
     let mut mix_rounds = Vec::new();
@@ -507,7 +507,7 @@ pub fn cost(plan: &Plan) -> Result<Table> {
             if mix.is_some() {
                 b.add_device_mac(
                     REAL_DEVICE,
-                    alexa::device::parse_mac(crate::real::VOICE_ECHO_MAC)?,
+                    alexa::kernel::device::parse_mac(crate::real::VOICE_ECHO_MAC)?,
                 )?;
             }
             let fd = b.prog_fd(PROGRAM_NAME)?;

@@ -15,7 +15,7 @@ use std::{
     time::Instant,
 };
 
-use alexa::model::train::row_features;
+use alexa::offline::model::train::row_features;
 use anyhow::{bail, Context as _, Result};
 use pcap_file::pcap::{PcapReader, PcapWriter};
 
@@ -170,7 +170,9 @@ fn csv_rows(path: &Path) -> Result<Vec<Vec<String>>> {
 
 /// The dataset's column names, `date` to `synchronized` (the paper's
 /// columns before `class`).
-const COLUMN_NAMES: &[&str] = alexa::record::PAPER_COLUMNS.split_at(DATASET_COLUMNS).0;
+const COLUMN_NAMES: &[&str] = alexa::offline::row::PAPER_COLUMNS
+    .split_at(DATASET_COLUMNS)
+    .0;
 
 /// Rows equal on all the dataset columns, rows whose last columns
 /// (`predicted`) agree, and how many rows differ in each column.
@@ -379,7 +381,7 @@ fn capture_rows(
 /// The shipped tree on every row of the published dataset, in alexa and in
 /// scikit-learn: predictions compared, then batch prediction timed.
 fn same_tree(t: &mut Table, dir: &Path) -> Result<()> {
-    let model = alexa::model::load(Path::new(super::kernel::MODEL))?;
+    let model = alexa::offline::model::load(Path::new(super::kernel::MODEL))?;
     let Some(data) = crate::real::data_dir() else {
         bail!("no published dataset (../shared/data/real)");
     };
@@ -392,7 +394,7 @@ fn same_tree(t: &mut Table, dir: &Path) -> Result<()> {
     files.sort();
     let mut rows = Vec::new();
     for f in &files {
-        rows.extend(alexa::dataset::load_dataset(f)?.1);
+        rows.extend(alexa::offline::dataset::load_dataset(f)?.1);
     }
     let n = rows.len();
     let features: Vec<alexa_common::Features> =

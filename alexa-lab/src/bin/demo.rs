@@ -20,7 +20,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alexa::labelling::AppClass;
+use alexa::offline::labelling::AppClass;
 use alexa_lab::{
     agent::Agent,
     real::VOICE_ECHO_MAC,

@@ -23,7 +23,7 @@ pub const SERVER_MAC: [u8; 6] = [0x02, 0xa1, 0xe7, 0x00, 0x00, 0x01];
 
 /// The Internet checksum (RFC 1071) over `parts`: the simulator's, one copy
 /// for the whole workspace.
-pub use alexa::simulate::frames::checksum;
+pub use alexa::offline::simulate::frames::checksum;
 
 /// An Ethernet header.
 pub fn eth(src: [u8; 6], dst: [u8; 6], ethertype: u16) -> Vec<u8> {

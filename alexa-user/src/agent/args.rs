@@ -4,30 +4,14 @@
 use std::{net::SocketAddr, path::PathBuf};
 
 use alexa_common::mode;
-use anyhow::{anyhow, bail, Context as _, Result};
-use clap::{Args, Subcommand, ValueEnum};
+use anyhow::{anyhow, bail, Result};
+use clap::Args;
 
 use super::{
-    config::{self, NamedDevice},
-    control, http, token, ModelSource, RunOptions, DEFAULT_PIN_DIR,
+    config::{self, Mode, NamedDevice, OnOff},
+    http, token, ModelSource, RunOptions, DEFAULT_PIN_DIR,
 };
-use crate::classifier::AttachMode;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnOff {
-    On,
-    Off,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// Never drop; what the policy would drop is logged as an alert.
-    Monitor,
-    /// Drop what the policy says, and quarantined flows.
-    Enforce,
-}
+use crate::kernel::AttachMode;
 
 /// `alexa run`. Every setting can come from the config file (`--config`);
 /// a flag given here overrides the file, and a built-in default fills what
@@ -261,7 +245,7 @@ impl RunArgs {
             control_socket: self
                 .control_socket
                 .or(file.control_socket.map(|p| p.0))
-                .unwrap_or_else(|| control::DEFAULT_SOCKET.into()),
+                .unwrap_or_else(|| crate::control::DEFAULT_SOCKET.into()),
             metrics_addr,
             api_addr,
             api_token_file: self
@@ -280,49 +264,4 @@ impl RunArgs {
             kernel_stats: self.kernel_stats || file.kernel_stats.unwrap_or(false),
         })
     }
-}
-
-/// Where a running agent listens.
-#[derive(Args, Debug)]
-pub struct SocketArg {
-    /// The agent's control socket (root only).
-    #[arg(long = "control-socket", value_name = "PATH", default_value = control::DEFAULT_SOCKET, global = true)]
-    pub path: PathBuf,
-}
-
-#[derive(Subcommand, Debug)]
-pub enum ModelCommand {
-    /// Validate MODEL.json and swap it into the running classifier (the running model stays on any error).
-    Load {
-        /// The new model.
-        file: PathBuf,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-pub enum PolicyCommand {
-    /// Change per-class actions: CLASS=ACTION… (actions: pass, alert, drop).
-    Set {
-        /// A class (e.g. justified) and pass, alert or drop.
-        #[arg(required = true, value_name = "CLASS=ACTION")]
-        rules: Vec<String>,
-    },
-}
-
-/// Sends `req` to the agent at `socket`, printing its answer.
-pub fn send(socket: &std::path::Path, req: control::Request) -> Result<()> {
-    let r = control::call(socket, &req)?;
-    if let Some(m) = r.message {
-        println!("{m}");
-    }
-    Ok(())
-}
-
-/// `alexa model load FILE`: the path the agent reads must not depend on its
-/// working directory; the file is validated here too, for a quick error.
-pub fn model_load(socket: &std::path::Path, file: PathBuf) -> Result<()> {
-    crate::model::file::load(&file)?;
-    let path = std::fs::canonicalize(&file)
-        .with_context(|| format!("{}: cannot resolve", file.display()))?;
-    send(socket, control::Request::ModelLoad { path })
 }

@@ -17,8 +17,23 @@ use std::{
 use anyhow::{anyhow, bail, Context as _, Result};
 use serde::{de, Deserialize, Deserializer};
 
-use super::args::{Mode, OnOff};
-use crate::{classifier::AttachMode, device::Device};
+use crate::{kernel::device::Device, kernel::AttachMode};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Never drop; what the policy would drop is logged as an alert.
+    Monitor,
+    /// Drop what the policy says, and quarantined flows.
+    Enforce,
+}
 
 pub const DEFAULT_CONFIG: &str = "/etc/alexa/alexa.toml";
 /// Devices the kernel's device map holds (`alexa_common::DEVICE_CAPACITY`).
@@ -153,7 +168,7 @@ pub fn write_back(path: &Path, change: Change<'_>) -> Result<()> {
     let new = doc.to_string();
     parse(&new).map_err(|e| anyhow!("{}: the update would not read back:{e}", path.display()))?;
     let mode = std::fs::metadata(path)?.permissions();
-    let mut out = crate::output::AtomicFile::create(path)?;
+    let mut out = crate::util::atomic_file::AtomicFile::create(path)?;
     std::io::Write::write_all(&mut out, new.as_bytes())?;
     out.commit()?;
     std::fs::set_permissions(path, mode)?;
@@ -286,7 +301,7 @@ pub struct Quarantine(pub u32, pub u32, pub u32);
 impl FromStr for Quarantine {
     type Err = String;
     fn from_str(value: &str) -> Result<Self, String> {
-        use crate::classifier::{
+        use crate::kernel::{
             DEFAULT_QUARANTINE_HOLD_MS as Q, DEFAULT_QUARANTINE_PACKETS as K,
             DEFAULT_QUARANTINE_WINDOW_MS as T,
         };

@@ -11,7 +11,10 @@ use alexa_common::{class_name, flag, Event, CLASS_NONE};
 use anyhow::Result;
 
 use super::{policy, WallClock};
-use crate::record::{date_bytes, ip_from_mapped, model_hex};
+use crate::{
+    offline::row::{date_bytes, model_hex},
+    util::net::ip_from_mapped,
+};
 
 /// What a verdict line says besides the event: where it was seen and by
 /// which listed device.
@@ -152,19 +155,19 @@ mod tests {
     /// the definition the hand-written line is held to.
     #[derive(serde::Serialize)]
     struct Oracle<'a> {
-        timestamp: crate::record::Ascii<27>,
+        timestamp: crate::offline::row::Ascii<27>,
         event_type: &'static str,
         in_iface: &'a str,
         device: &'a str,
         #[serde(flatten)]
-        row: crate::record::JsonRow<'a>,
+        row: crate::offline::row::JsonRow<'a>,
     }
 
     /// The keys in order: the agent's in front, the dataset's columns as
     /// `record` names them, then the JSON row's own.
     fn key_order() -> Vec<&'static str> {
         let mut keys = vec!["timestamp", "event_type", "in_iface", "device"];
-        keys.extend(crate::record::PAPER_COLUMNS);
+        keys.extend(crate::offline::row::PAPER_COLUMNS);
         keys.extend([
             "payload_len",
             "delta_us",
@@ -190,7 +193,7 @@ mod tests {
         json.quarantine = ev.flags & flag::QUARANTINE != 0;
         json.would_drop = ev.flags & flag::WOULD_DROP != 0;
         let line = Oracle {
-            timestamp: crate::record::Ascii(crate::record::rfc3339_bytes(row.ts_ns)),
+            timestamp: crate::offline::row::Ascii(crate::offline::row::rfc3339_bytes(row.ts_ns)),
             event_type: "verdict",
             in_iface: &meta.iface,
             device: meta.device(ev),
@@ -231,11 +234,11 @@ mod tests {
             f.tcp_flags = next() as u8;
             f.tcp_retrans = next() as u8 & 1;
             h.src = if i % 2 == 0 {
-                crate::record::ip_to_mapped([10, 0, 0, next() as u8].into())
+                crate::util::net::ip_to_mapped([10, 0, 0, next() as u8].into())
             } else {
                 (next() as u128 | (next() as u128) << 64).to_be_bytes()
             };
-            h.dst = crate::record::ip_to_mapped(std::net::Ipv4Addr::from(next() as u32).into());
+            h.dst = crate::util::net::ip_to_mapped(std::net::Ipv4Addr::from(next() as u32).into());
             h.model_version = if i % 5 == 0 { 0 } else { next() as u32 };
             h.class = if i % 7 == 0 {
                 CLASS_NONE

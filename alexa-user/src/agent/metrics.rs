@@ -11,7 +11,7 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::status::Status;
+use crate::control::status::Status;
 
 type Labels = Vec<(String, String)>;
 
@@ -213,7 +213,7 @@ pub fn render(s: &Status) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::status::ClassCount;
+    use crate::control::status::ClassCount;
 
     #[test]
     fn exposition_has_conventional_names_and_labels() {
@@ -224,7 +224,7 @@ mod tests {
             kernel_run_time_ns: Some(1_500_000_000),
             kernel_runs: Some(20_000_000),
             start_time_s: 1_764_633_600.5,
-            device_activity: vec![crate::status::DeviceActivity {
+            device_activity: vec![crate::control::status::DeviceActivity {
                 name: "kitchen".into(),
                 address: "08:7c:39:96:8a:8c".into(),
                 packets: 42,

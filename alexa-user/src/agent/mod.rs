@@ -6,7 +6,6 @@
 
 pub mod args;
 pub mod config;
-pub mod control;
 pub mod evidence;
 pub mod http;
 pub mod line;
@@ -17,6 +16,7 @@ pub mod policy;
 pub mod preflight;
 pub mod privileges;
 pub mod rotate;
+pub mod socket;
 pub mod token;
 
 use std::{
@@ -35,9 +35,10 @@ use tokio::{
 };
 
 use crate::{
-    classifier::{decode_event, AttachMode, Classifier},
-    record::{ip_from_mapped, Row},
-    status::{ClassCount, RecentVerdict, Status, RECENT_MAX},
+    control::status::{ClassCount, RecentVerdict, Status, RECENT_MAX},
+    kernel::{decode_event, AttachMode, Classifier},
+    offline::row::Row,
+    util::net::ip_from_mapped,
 };
 
 pub use line::{log_line, LineMeta};
@@ -96,17 +97,17 @@ pub enum ModelSource {
 }
 
 impl ModelSource {
-    pub fn load(&self) -> Result<crate::model::file::Model> {
+    pub fn load(&self) -> Result<crate::offline::model::file::Model> {
         match self {
-            ModelSource::Builtin => crate::model::embedded::echo(),
-            ModelSource::File(p) => crate::model::file::load(p),
+            ModelSource::Builtin => crate::offline::model::embedded::echo(),
+            ModelSource::File(p) => crate::offline::model::file::load(p),
         }
     }
 
     /// For the status and the journal.
     pub fn name(&self) -> String {
         match self {
-            ModelSource::Builtin => crate::model::embedded::ECHO_NAME.to_owned(),
+            ModelSource::Builtin => crate::offline::model::embedded::ECHO_NAME.to_owned(),
             ModelSource::File(p) => p.display().to_string(),
         }
     }
@@ -239,7 +240,7 @@ impl Agent {
         let device_activity = info
             .seen
             .iter()
-            .map(|d| crate::status::DeviceActivity {
+            .map(|d| crate::control::status::DeviceActivity {
                 name: d.name.clone(),
                 address: d.address.clone(),
                 packets: d.packets,
@@ -355,7 +356,7 @@ impl Agent {
     /// Validates the file completely, then swaps it in; on any error the
     /// running model stays. Returns the new version.
     pub fn load_model(&self, path: &Path) -> Result<String> {
-        let model = crate::model::file::load(path)?;
+        let model = crate::offline::model::file::load(path)?;
         let version = model.version_id();
         self.classifier().load_tree(&model.nodes, version)?;
         self.info().model_path = Some(path.display().to_string());
@@ -414,7 +415,7 @@ struct FreshPins {
 impl Drop for FreshPins {
     fn drop(&mut self) {
         if let Some(d) = &self.dir {
-            let _ = crate::classifier::detach(d);
+            let _ = crate::kernel::detach(d);
         }
     }
 }
@@ -435,7 +436,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     }
     // Everything that can fail on bad input fails here, before the kernel
     // is touched: a refused start leaves no program attached, nothing pinned.
-    let listener = control::bind(&opts.control_socket)?;
+    let listener = socket::bind(&opts.control_socket)?;
     let _socket_file = SocketFile(opts.control_socket.clone());
     let metrics_listener = match opts.metrics_addr {
         Some(a) => Some(http::bind(a, "metrics").await?),
@@ -499,7 +500,8 @@ pub async fn run(opts: RunOptions) -> Result<()> {
                 0
             };
     })?;
-    let devices: Vec<crate::device::Device> = opts.devices.iter().map(|d| d.device).collect();
+    let devices: Vec<crate::kernel::device::Device> =
+        opts.devices.iter().map(|d| d.device).collect();
     classifier.set_devices(&devices)?;
     if let Some(m) = &model {
         if classifier.model_version()? != m.version_id() {
@@ -553,7 +555,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     });
     let metrics_at = metrics_listener.map(|l| http::serve_metrics(l, agent.clone()));
     let api_at = api_listener.map(|l| http::serve_api(l, agent.clone()));
-    tokio::spawn(control::serve(listener, agent.clone()));
+    tokio::spawn(socket::serve(listener, agent.clone()));
 
     agent.note(format!(
         "{} {} on {} ({}), {} mode, microphone {}, {}; control {}{}{}",

@@ -12,7 +12,7 @@ use std::{
     process::Command,
 };
 
-use alexa::model::file::{
+use alexa::offline::model::file::{
     feature_spec, FeatureSpec, ModelFile, NodeSpec, Training, TreeSpec, FORMAT, RULE, VERSION,
 };
 use alexa_common::{Feature, CLASS_NAMES, TREE_CAPACITY, TREE_MAX_DEPTH};
