@@ -8,15 +8,12 @@
 #![no_std]
 #![no_main]
 
-mod bench;
-
 use alexa_common::{
     contract::{Class, CLASS_NONE},
     event::{Event, EventHead, SNAP_LEN},
     features::Features,
     flow::{self, FlowState, FlowStep},
     flow_key::FlowKey,
-    frame::{Frame, Plain},
     maps::{
         counter, device_filter_bit, stat_index, ClassStat, Config, CLASS_STAT_ENTRIES,
         DEVICE_CAPACITY, FLOW_CAPACITY, MODEL_SLOTS, POLL_MARGIN_NS, QUARANTINE_CAPACITY,
@@ -26,6 +23,7 @@ use alexa_common::{
     policy::{self, flag, Action, Quarantine},
     tree::{self, Node, TREE_CAPACITY},
 };
+use alexa_ebpf::XdpFrame;
 use aya_ebpf::{
     bindings::{
         xdp_action::{XDP_DROP, XDP_PASS},
@@ -91,71 +89,6 @@ static POLLING: Array<u64> = Array::with_max_entries(1, 0);
 #[map]
 static QUARANTINE: LruHashMap<FlowKey, Quarantine> =
     LruHashMap::with_max_entries(QUARANTINE_CAPACITY, 0);
-
-/// The frame of an XDP context, read through bounds checks the verifier sees.
-struct XdpFrame<'a>(&'a XdpContext);
-
-impl Frame for XdpFrame<'_> {
-    #[inline(always)]
-    fn covers(&self, end: usize) -> bool {
-        // No frame reaching XDP is 64 KiB long; the cap also keeps the
-        // verifier's range for `end` within what it accepts for packet offsets.
-        end <= 0xffff && self.0.data() + end <= self.0.data_end()
-    }
-
-    #[inline(always)]
-    fn load<T: Plain>(&self, off: usize) -> Option<T> {
-        if core::mem::size_of::<T>() == 1 && off > 0 {
-            // LLVM folds `p + 1 > end` into `p >= end`, from which the
-            // verifier learns no readable range; a 2-byte read ending at the
-            // byte keeps the comparison in a form it understands.
-            let pair = self.load::<[u8; 2]>(off - 1)?;
-            // SAFETY: T is one byte and accepts any bit pattern.
-            return Some(unsafe { core::mem::transmute_copy::<u8, T>(&pair[1]) });
-        }
-        let start = self.0.data() + off;
-        if off > 0xffff || start + core::mem::size_of::<T>() > self.0.data_end() {
-            return None;
-        }
-        // SAFETY: the whole T lies inside the packet (checked just above),
-        // the read is unaligned and T accepts any bit pattern.
-        Some(unsafe { core::ptr::read_unaligned(start as *const T) })
-    }
-
-    #[inline(always)]
-    fn get<T: Plain>(&self, off: usize) -> Option<&T> {
-        const { assert!(core::mem::align_of::<T>() == 1) };
-        let start = self.0.data() + off;
-        if off > 0xffff || start + core::mem::size_of::<T>() > self.0.data_end() {
-            return None;
-        }
-        // SAFETY: the whole T lies inside the packet (checked just above),
-        // which stays put for this program run; T is byte-aligned and
-        // accepts any bit pattern.
-        Some(unsafe { &*(start as *const T) })
-    }
-
-    #[inline(always)]
-    fn load_at<T: Plain>(&self, off: usize) -> Option<T> {
-        let mut value = core::mem::MaybeUninit::<T>::uninit();
-        // SAFETY: the helper writes exactly size_of::<T>() bytes into
-        // `value` or fails (offset or length beyond the frame) and returns
-        // non-zero; T accepts any bit pattern.
-        unsafe {
-            if off > 0xffff
-                || bpf_xdp_load_bytes(
-                    self.0.ctx,
-                    off as u32,
-                    value.as_mut_ptr() as *mut _,
-                    core::mem::size_of::<T>() as u32,
-                ) != 0
-            {
-                return None;
-            }
-            Some(value.assume_init())
-        }
-    }
-}
 
 #[xdp]
 pub fn alexa_classify(ctx: XdpContext) -> u32 {

@@ -1,22 +1,6 @@
-//! Helpers for the privileged tests: network namespaces and veths the test
-//! creates and removes, and the rule on when such a test may skip.
-
-pub mod agent;
-pub mod bench;
-pub mod blast;
-pub mod netns;
-pub mod parity;
-pub mod session;
-pub mod synth;
-pub mod testbed;
-pub mod traffic;
-pub mod trees;
-pub mod wire;
-
-/// The shipped model, `models/echo.json` (trained on real traffic).
-pub const SHIPPED_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/echo.json");
-/// The simulator's model, `models/sim.json`, for replays of simulated sessions.
-pub const SIM_MODEL: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../models/sim.json");
+//! The integration tests' own rules (the tests are in tests/, one binary per
+//! feature; their toolkit is the alexa-lab crate): when a privileged test
+//! may skip, and where the committed fixtures are.
 
 /// True when privileged tests can run. Outside CI without root they skip
 /// (saying so); in CI (`CI` set) they must run, so this panics instead.
@@ -33,5 +17,3 @@ pub fn privileged() -> bool {
     }
     root
 }
-pub mod corpus;
-pub mod real;

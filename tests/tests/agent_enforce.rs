@@ -2,16 +2,16 @@
 //! monitor modes, flow quarantine, SIGKILL and restart, a broken model, the
 //! root-only control socket, metrics, the local API and the evidence file.
 //! The model is trained by `alexa train` on a rule the tests can predict
-//! (see `alexa_tests::traffic`), so every expected count is exact.
+//! (see `alexa_lab::traffic`), so every expected count is exact.
 
 use std::{collections::HashMap, process::Command, time::Duration};
 
-use alexa_tests::{
+use alexa_lab::{
     agent::{wait_for, Agent},
     netns::{veth_pair, Netns},
-    privileged,
     traffic::{rule_model, segments_script, SegmentSink, BIG, MID, SMALL},
 };
+use alexa_tests::privileged;
 use serde_json::Value;
 
 const DEV: &str = "10.79.0.2";
@@ -374,9 +374,9 @@ fn broken_model_changes_nothing_and_control_socket_is_root_only() {
         // ... and straight to the agent, which validates again.
         let req = serde_json::json!({"cmd": "model_load", "path": broken}).to_string();
         let answer = bed.gw.exec(&format!(
-            "python3 -c \"import socket; s = socket.socket(socket.AF_UNIX); s.connect('{}'); s.sendall(b'{}\\n'); print(s.recv(4096).decode())\"",
+            "python3 '{}' '{}' '{req}'",
+            alexa_lab::python("control_request.py").display(),
             bed.agent.socket.display(),
-            req.replace('"', "\\\"")
         ));
         let answer: Value = serde_json::from_slice(&answer.stdout).expect("agent answer");
         assert_eq!(
@@ -390,7 +390,7 @@ fn broken_model_changes_nothing_and_control_socket_is_root_only() {
         );
     }
     // A valid model does load.
-    let shipped = alexa_tests::SHIPPED_MODEL;
+    let shipped = alexa_lab::SHIPPED_MODEL;
     let out = bed.agent.ctl(&["model", "load", shipped]);
     assert!(
         out.status.success(),

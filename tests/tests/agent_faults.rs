@@ -6,13 +6,13 @@
 use std::{process::Command, time::Duration};
 
 use alexa::kernel::Probe;
-use alexa_tests::{
+use alexa_lab::{
     agent::{alexa_bin, Agent, Running},
     netns::{veth_pair, Netns},
-    privileged,
     synth::Rng,
     traffic::{rule_model, segments_script, SegmentSink, BIG, SMALL},
 };
+use alexa_tests::privileged;
 
 const DEV: &str = "10.81.0.2";
 const OTHER: &str = "10.81.0.3";

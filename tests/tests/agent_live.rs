@@ -4,11 +4,11 @@
 
 use std::{process::Command, time::Duration};
 
-use alexa_tests::{
+use alexa_lab::{
     agent::{wait_for, Agent, Running},
     netns::{veth_pair, Netns},
-    privileged,
 };
+use alexa_tests::privileged;
 use serde_json::Value;
 
 fn lines(path: &std::path::Path) -> Vec<Value> {
@@ -47,17 +47,9 @@ fn run_logs_live_device_traffic() {
     ));
     let mut servers = Running::spawn(Command::new("ip").args(["netns", "exec", &gw.name, "sh", "-c"]).arg(format!(
         "openssl s_server -quiet -accept 4433 -naccept 1 -cert {d}/cert.pem -key {d}/key.pem >/dev/null 2>&1 &
-         python3 -c \"
-import socket, threading
-t = socket.socket(socket.AF_INET6); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-t.bind(('::', 8080)); t.listen()
-u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(('::', 5353))
-def http():
-    c, _ = t.accept(); c.recv(4096); c.sendall(b'HTTP/1.1 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n'); c.close()
-threading.Thread(target=http, daemon=True).start()
-for _ in range(2): u.recvfrom(2048)
-\" ; wait",
-        d = dir.display()
+         python3 '{py}' ; wait",
+        d = dir.display(),
+        py = alexa_lab::python("live_servers.py").display()
     )));
 
     let mut agent = Agent::new("live", &gw);
@@ -70,7 +62,7 @@ for _ in range(2): u.recvfrom(2048)
             "--device",
             "fd77::2",
             "--model",
-            alexa_tests::SHIPPED_MODEL,
+            alexa_lab::SHIPPED_MODEL,
         ],
     );
     assert!(
@@ -79,14 +71,10 @@ for _ in range(2): u.recvfrom(2048)
     );
     std::thread::sleep(Duration::from_millis(300));
 
-    dev.exec(
-        "python3 -c \"
-import socket
-c = socket.create_connection(('10.77.0.1', 8080)); c.sendall(b'GET /status HTTP/1.1\\r\\nHost: gw\\r\\n\\r\\n'); c.recv(100); c.close()
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.sendto(b'0123456789', ('10.77.0.1', 5353))
-v = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); v.sendto(b'abcdefghijklmnopqrstuvwxyz', ('fd77::1', 5353))
-\"",
-    );
+    dev.exec(&format!(
+        "python3 '{}' 10.77.0.1 fd77::1",
+        alexa_lab::python("live_client.py").display()
+    ));
     dev.exec("echo ping | timeout 10 openssl s_client -connect 10.77.0.1:4433 -quiet >/dev/null 2>&1 || true");
 
     // Every packet's line must show up promptly.

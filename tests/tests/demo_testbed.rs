@@ -18,12 +18,13 @@ use alexa::{
     offline::labelling::{published_class, AppClass},
 };
 use alexa_common::Class;
-use alexa_tests::{
+use alexa_lab::{
     agent::{alexa_bin, Agent},
-    privileged, real,
+    real,
     session::{self, Outcome, Session, SessionConfig},
     testbed::{self, Testbed},
 };
+use alexa_tests::privileged;
 
 const CONFIG: SessionConfig = SessionConfig {
     seed: 1,
@@ -40,7 +41,7 @@ const VOICE: &str = concat!(
 
 /// The simulated day is judged with the simulator's model (models/README.md).
 fn model() -> String {
-    alexa_tests::SIM_MODEL.to_owned()
+    alexa_lab::SIM_MODEL.to_owned()
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -278,7 +279,7 @@ fn real_run(tag: &str, microphone: bool, quarantine: bool) -> (Outcome, Session)
         microphone,
         &dir.join("session"),
     );
-    let mut args = vec!["--mode", "enforce", "--model", alexa_tests::SHIPPED_MODEL];
+    let mut args = vec!["--mode", "enforce", "--model", alexa_lab::SHIPPED_MODEL];
     if !quarantine {
         args.extend(["--quarantine", "0,0,0"]);
     }

@@ -8,7 +8,7 @@ use std::{
 
 use alexa::{offline::extract::extract_each, offline::row::Row, util::net::ip_to_mapped};
 use alexa_common::contract::{layer, tcp_flag, IPPROTO_TCP, IPPROTO_UDP};
-use alexa_tests::corpus::{self, pcap};
+use alexa_lab::corpus::{self, pcap};
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")

@@ -18,14 +18,14 @@ use std::{
 };
 
 use alexa_common::maps::{self, counter};
-use alexa_tests::{
+use alexa_lab::{
     agent::{wait_for, Agent},
     bench::kernel::{Object, SINK},
     blast::{blast, mac},
     netns::{veth_pair, Netns},
-    privileged,
     traffic::rule_model,
 };
+use alexa_tests::privileged;
 use aya::maps::{Map, MapData, PerCpuArray};
 use etherparse::PacketBuilder;
 
@@ -172,7 +172,7 @@ fn a_flood_of_many_flows_keeps_the_agent_up_bounded_and_every_event_counted() {
     ));
     // The cloud drops everything on arrival: its stack would otherwise spend
     // the CPUs the gateway and agent are measured on.
-    let mut sink = Object::load(None, &[SINK]).unwrap();
+    let mut sink = Object::lab(&[SINK]).unwrap();
     {
         let _inside = cloud.enter();
         sink.attach(SINK, "flc0").unwrap();

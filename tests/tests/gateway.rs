@@ -9,12 +9,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use alexa_tests::{
+use alexa_lab::{
     agent::{wait_for, Agent},
     netns::{veth_pair, Netns},
-    privileged,
     traffic::segments_script,
 };
+use alexa_tests::privileged;
 use serde_json::Value;
 
 fn mac_of(ns: &Netns, iface: &str) -> String {
@@ -72,7 +72,7 @@ fn device_followed_by_mac_silence_reported_changes_survive_restart() {
              [devices]\n\
              kitchen = \"{mac}\"\n\
              den = \"10.79.0.99\"\n",
-            model = std::fs::canonicalize(alexa_tests::SHIPPED_MODEL)
+            model = std::fs::canonicalize(alexa_lab::SHIPPED_MODEL)
                 .unwrap()
                 .display()
         ),
@@ -132,7 +132,10 @@ fn device_followed_by_mac_silence_reported_changes_survive_restart() {
     // A DHCP renew hands the Echo another address; IPv6 comes on too.
     dev.exec("ip addr flush dev dev0 scope global && ip addr add 10.79.0.33/24 dev dev0 && ip addr add fd79::33/64 dev dev0 nodad");
     dev.exec(&segments_script(None, "10.79.0.1", 40101, 443, 200, 5, 20));
-    dev.exec("python3 -c \"import socket; s = socket.socket(socket.AF_INET6); s.settimeout(1)\ntry: s.connect(('fd79::1', 9))\nexcept OSError: pass\"");
+    dev.exec(&format!(
+        "python3 '{}' fd79::1 9",
+        alexa_lab::python("tcp_connect.py").display()
+    ));
     assert!(
         wait_for(Duration::from_secs(10), || {
             classified_from(&agent, "10.79.0.33").len() >= 5
@@ -190,7 +193,7 @@ fn device_followed_by_mac_silence_reported_changes_survive_restart() {
         .ctl(&["policy", "set", "justified=drop"])
         .status
         .success());
-    let sim = std::fs::canonicalize(alexa_tests::SIM_MODEL).unwrap();
+    let sim = std::fs::canonicalize(alexa_lab::SIM_MODEL).unwrap();
     let out = agent.ctl(&["model", "load", sim.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
     let text = std::fs::read_to_string(&config).unwrap();
@@ -245,17 +248,16 @@ fn another_xdp_program_is_named_and_left_alone() {
         &["10.80.0.1/24"],
     );
     // Another tool's program (here the bench's bare XDP_PASS) holds gw0.
-    let mut other =
-        alexa_tests::bench::kernel::Object::load(None, &[alexa_tests::bench::kernel::BARE])
-            .expect("load the other program");
+    let mut other = alexa_lab::bench::kernel::Object::lab(&[alexa_lab::bench::kernel::BARE])
+        .expect("load the other program");
     {
         let _inside = gw.enter();
         other
-            .attach(alexa_tests::bench::kernel::BARE, "gw0")
+            .attach(alexa_lab::bench::kernel::BARE, "gw0")
             .or_else(|_| {
                 // veth without native XDP on this kernel: generic mode.
                 other
-                    .program(alexa_tests::bench::kernel::BARE)?
+                    .program(alexa_lab::bench::kernel::BARE)?
                     .attach("gw0", aya::programs::XdpMode::Skb)
                     .map(drop)
                     .map_err(|e| anyhow::anyhow!("{e}"))

@@ -15,16 +15,16 @@ use std::{
 
 use alexa::kernel::{AttachMode, Probe};
 use alexa_common::{maps::counter, parse, Verdict};
-use alexa_tests::{
+use alexa_lab::{
     agent::wait_for,
     parity::{self, Delivered, Seen},
-    privileged,
     synth::{
         self,
         hostile::{self, Category, Expect, HostileFrame},
     },
     wire::{PacketSocket, QuietLink},
 };
+use alexa_tests::privileged;
 
 const SMOKE_FRAMES: usize = 20_000;
 const LONG_FRAMES: usize = 100_000;

@@ -6,12 +6,12 @@
 
 use std::{collections::HashMap, os::unix::fs::PermissionsExt as _, process::Command};
 
-use alexa_tests::{
+use alexa_lab::{
     agent::Agent,
     netns::{veth_pair, Netns},
-    privileged,
     traffic::{rule_model, segments_script, SegmentSink, BIG, MID, SMALL},
 };
+use alexa_tests::privileged;
 
 #[test]
 fn installed_into_a_root_it_enforces() {

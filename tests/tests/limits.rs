@@ -6,6 +6,7 @@
 use alexa::kernel::{decode_event, Probe};
 use alexa_common::maps::{counter, FLOW_CAPACITY, RINGBUF_BYTES};
 use alexa_tests::privileged;
+
 use etherparse::PacketBuilder;
 
 const PASS: u32 = 2;

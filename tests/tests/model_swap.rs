@@ -6,12 +6,12 @@ use std::{collections::HashMap, time::Duration};
 
 use alexa::kernel::{decode_event, AttachMode, Probe};
 use alexa_common::{tree::classify_slice, CLASS_NONE};
-use alexa_tests::{
+use alexa_lab::{
     agent::Running,
     netns::{veth_pair, Netns},
-    privileged,
     trees::random_tree,
 };
+use alexa_tests::privileged;
 
 #[test]
 fn swapping_models_under_traffic_never_mixes_trees() {
@@ -43,8 +43,8 @@ fn swapping_models_under_traffic_never_mixes_trees() {
     // not_relevant by rule, whatever the tree).
     let mut traffic = Running::spawn(
         std::process::Command::new("ip")
-            .args(["netns", "exec", &dev.name, "python3", "-c"])
-            .arg(alexa_tests::traffic::varied_segments_py("10.78.0.1", 30)),
+            .args(["netns", "exec", &dev.name, "python3"])
+            .args(alexa_lab::traffic::varied_segments_args("10.78.0.1", 30)),
     );
 
     let mut seen: HashMap<u32, u64> = HashMap::new();

@@ -1,6 +1,7 @@
 //! Kernel features == offline features, on every frame of each corpus.
 
-use alexa_tests::{parity, privileged, synth};
+use alexa_lab::{parity, synth};
+use alexa_tests::privileged;
 
 #[test]
 fn synthetic_and_hostile_frames() {
@@ -26,9 +27,9 @@ fn kernel_class_equals_user_space_walk() {
     }
     for seed in [1u64, 2, 3, 4] {
         let tree = if seed == 4 {
-            alexa_tests::trees::spine_tree(seed, alexa_common::tree::TREE_MAX_DEPTH as usize)
+            alexa_lab::trees::spine_tree(seed, alexa_common::tree::TREE_MAX_DEPTH as usize)
         } else {
-            alexa_tests::trees::random_tree(seed, 4096, 32)
+            alexa_lab::trees::random_tree(seed, 4096, 32)
         };
         let frames = synth::frames(100 + seed, 5_000);
         let r = parity::check_with_model(
@@ -76,7 +77,7 @@ fn fixture_corpus() {
                 .collect();
         let name = pcap.file_name().unwrap().to_string_lossy().into_owned();
         let frames = parity::capture_frames(pcap);
-        let tree = alexa_tests::trees::random_tree(9, 1000, 16);
+        let tree = alexa_lab::trees::random_tree(9, 1000, 16);
         let r = parity::check_with_model(&name, &devices, Some((&tree, 9)), frames);
         eprintln!("parity {name}: {r:?}");
         assert!(
@@ -138,10 +139,10 @@ fn real_voice_command_captures() {
     if !privileged() {
         return;
     }
-    let Some(captures) = alexa_tests::real::voice_captures() else {
+    let Some(captures) = alexa_lab::real::voice_captures() else {
         return;
     };
-    let model = alexa::offline::model::file::load(std::path::Path::new(alexa_tests::SHIPPED_MODEL))
+    let model = alexa::offline::model::file::load(std::path::Path::new(alexa_lab::SHIPPED_MODEL))
         .expect("shipped model");
     // Frame numbers stay readable in a failure: file index × 10^6 + frame.
     let frames = captures.iter().enumerate().flat_map(|(i, p)| {
@@ -149,7 +150,7 @@ fn real_voice_command_captures() {
             .into_iter()
             .map(move |(n, f)| (i as u64 * 1_000_000 + n, f))
     });
-    let echo: alexa::kernel::device::Device = alexa_tests::real::VOICE_ECHO_MAC.parse().unwrap();
+    let echo: alexa::kernel::device::Device = alexa_lab::real::VOICE_ECHO_MAC.parse().unwrap();
     let r = parity::check_with_model(
         "voice-command captures (frame = file index × 10^6 + frame)",
         &[echo],

@@ -19,14 +19,10 @@ use alexa::offline::model::train::row_features;
 
 const PYTHON: &str = "/usr/bin/python3";
 
-fn python_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("python")
-}
-
 /// Whether the Python side and tshark can run; in CI they must.
 fn tools() -> bool {
     let ok = Command::new(PYTHON)
-        .args(["-c", "import sklearn, pandas, numpy"])
+        .arg(alexa_lab::python("stack.py"))
         .status()
         .is_ok_and(|s| s.success())
         && Command::new("tshark")
@@ -55,10 +51,10 @@ fn the_shipped_tree_in_scikit_learn_predicts_every_published_row_as_alexa_does()
     if !tools() {
         return;
     }
-    let Some(data) = alexa_tests::real::data_dir() else {
+    let Some(data) = alexa_lab::real::data_dir() else {
         return;
     };
-    let model = alexa::offline::model::load(Path::new(alexa_tests::SHIPPED_MODEL)).unwrap();
+    let model = alexa::offline::model::load(Path::new(alexa_lab::SHIPPED_MODEL)).unwrap();
     let mut rows = Vec::new();
     for context in std::fs::read_dir(data.join("paper-dataset")).unwrap() {
         for f in std::fs::read_dir(context.unwrap().path()).unwrap() {
@@ -82,8 +78,8 @@ fn the_shipped_tree_in_scikit_learn_predicts_every_published_row_as_alexa_does()
     drop(out);
     let predictions = dir.join("predicted.u8");
     let run = Command::new(PYTHON)
-        .arg(python_dir().join("tree_bench.py"))
-        .arg(alexa_tests::SHIPPED_MODEL)
+        .arg(alexa_lab::python("tree_bench.py"))
+        .arg(alexa_lab::SHIPPED_MODEL)
         .arg(&input)
         .arg(&predictions)
         .arg("1")
@@ -131,7 +127,7 @@ fn the_python_pipeline_classifies_a_real_capture_as_alexa_classify_does() {
     if !tools() {
         return;
     }
-    let Some(dir) = alexa_tests::real::voice_dir() else {
+    let Some(dir) = alexa_lab::real::voice_dir() else {
         return;
     };
     let capture = dir.join("alexa_5_30s.pcap");
@@ -139,16 +135,16 @@ fn the_python_pipeline_classifies_a_real_capture_as_alexa_classify_does() {
     let ours = out.join("alexa.csv");
     let theirs = out.join("python.csv");
     // What `alexa classify CAPTURE --model echo.json --device IP -o OUT` runs.
-    let model = alexa::offline::model::load(Path::new(alexa_tests::SHIPPED_MODEL)).unwrap();
-    let echo: alexa::kernel::device::Device = alexa_tests::real::VOICE_ECHO_IP.parse().unwrap();
+    let model = alexa::offline::model::load(Path::new(alexa_lab::SHIPPED_MODEL)).unwrap();
+    let echo: alexa::kernel::device::Device = alexa_lab::real::VOICE_ECHO_IP.parse().unwrap();
     let devices = Some([echo.key()].into_iter().collect());
     alexa::offline::model::classify_capture(&model, &capture, devices, true, None, &ours).unwrap();
     let run = Command::new(PYTHON)
-        .arg(python_dir().join("pipeline.py"))
+        .arg(alexa_lab::python("pipeline.py"))
         .arg(&capture)
-        .arg(alexa_tests::real::VOICE_ECHO_IP)
+        .arg(alexa_lab::real::VOICE_ECHO_IP)
         .arg(&theirs)
-        .args(["--model", alexa_tests::SHIPPED_MODEL])
+        .args(["--model", alexa_lab::SHIPPED_MODEL])
         .output()
         .unwrap();
     assert!(

@@ -8,11 +8,11 @@
 use std::{process::Command, time::Duration};
 
 use alexa_common::contract::CLASS_NAMES;
-use alexa_tests::{
+use alexa_lab::{
     agent::{wait_for, Agent},
     netns::{veth_pair, Netns},
-    privileged,
 };
+use alexa_tests::privileged;
 
 /// A tmux server of the test's own (`-L`), killed on drop.
 struct Tmux(String);
@@ -54,18 +54,11 @@ fn frames(capture: &str) -> Option<u64> {
 }
 
 fn send_traffic(dev: &Netns) {
-    dev.exec(
-        "python3 -c \"
-import socket, time
-u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-for i in range(40):
-    u.sendto(b'x' * (10 + i), ('10.78.0.1', 5353)); time.sleep(0.02)
-try:
-    socket.create_connection(('10.78.0.1', 8080), timeout=1).close()
-except OSError:
-    pass
-\"",
-    );
+    dev.exec(&format!(
+        "python3 '{}' 10.78.0.1 5353 10 40 20 && python3 '{}' 10.78.0.1 8080",
+        alexa_lab::python("udp_send.py").display(),
+        alexa_lab::python("tcp_connect.py").display()
+    ));
 }
 
 #[test]
@@ -90,12 +83,7 @@ fn top_shows_the_live_agent_in_80x24() {
     let mut agent = Agent::new("top", &gw);
     agent.start(
         "gw0",
-        &[
-            "--device",
-            "10.78.0.2",
-            "--model",
-            alexa_tests::SHIPPED_MODEL,
-        ],
+        &["--device", "10.78.0.2", "--model", alexa_lab::SHIPPED_MODEL],
     );
     let socket = agent.socket.clone();
     let status = alexa::control::fetch_status(&socket).unwrap();

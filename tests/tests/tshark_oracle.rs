@@ -58,7 +58,7 @@ use alexa_common::{
     contract::{IPPROTO_TCP, IPPROTO_UDP},
     parse::mac_key,
 };
-use alexa_tests::{
+use alexa_lab::{
     corpus::{self, pcap},
     real,
 };

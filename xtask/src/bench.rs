@@ -1,5 +1,5 @@
 //! `cargo xtask bench`: builds the agent and the bench driver in release
-//! mode, runs the driver (tests/src/bin/bench.rs, as root) and puts its
+//! mode, runs the driver (alexa-lab/src/bin/bench.rs, as root) and puts its
 //! report into docs/benchmarks.md between markers, so the hand-written
 //! analysis around it survives a re-run.
 

@@ -1,6 +1,6 @@
 //! `cargo xtask demo`: the whole product on one machine, no Echo and no
 //! gateway needed. Sets the machine up, builds, and runs the `demo` binary
-//! of `alexa-tests` (the testbed, the agent, the replayed sessions, the
+//! of `alexa-lab` (the testbed, the agent, the replayed sessions, the
 //! summary and the teardown live there, shared with the end-to-end tests):
 //! a simulated day with the simulator's model, then a real Echo's voice
 //! commands with the shipped model, microphone on and muted.

@@ -112,7 +112,7 @@ fn main() -> std::process::ExitCode {
             util::exec(util::cargo().args([
                 "run",
                 "--package",
-                "alexa-tests",
+                "alexa-lab",
                 "--bin",
                 "make-corpus",
                 "--",

@@ -14,6 +14,50 @@ use crate::{
     util::{cargo, exec, show},
 };
 
+/// The integration tests that need no root and no kernel (one binary per
+/// file of tests/tests/): they run in parallel. Every other file there is
+/// privileged (veths, namespaces, XDP attached, BPF_PROG_TEST_RUN) and runs
+/// one test at a time, because they share the kernel. A unit test below
+/// checks that every file is named here or is privileged, and that none of
+/// these asks for privileges.
+pub const OFFLINE_TESTS: &[&str] = &[
+    "bad_input",
+    "fixtures_valid",
+    "objects",
+    "pcapng_reader",
+    "python_reference",
+    "tshark_oracle",
+];
+
+/// Every integration-test binary of tests/tests/ not in [`OFFLINE_TESTS`].
+fn privileged_tests() -> Result<Vec<String>> {
+    let dir = crate::dist::repo_root().join("tests/tests");
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(&dir).with_context(|| format!("cannot list {}", dir.display()))? {
+        let path = e?.path();
+        if path.extension().is_some_and(|x| x == "rs") {
+            let name = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .with_context(|| format!("{}: not UTF-8", path.display()))?
+                .to_owned();
+            if !OFFLINE_TESTS.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+/// `--test NAME` for each name.
+fn test_args<S: AsRef<str>>(names: &[S]) -> Vec<String> {
+    names
+        .iter()
+        .flat_map(|n| ["--test".to_owned(), n.as_ref().to_owned()])
+        .collect()
+}
+
 pub fn run(args: &[String]) -> Result<()> {
     // First: it takes a second, and a broken layering is cheaper to hear
     // about before the long tests.
@@ -26,6 +70,8 @@ pub fn run(args: &[String]) -> Result<()> {
                 "--exclude",
                 "alexa-ebpf",
                 "--exclude",
+                "alexa-lab-ebpf",
+                "--exclude",
                 "alexa-tests",
                 "--",
             ])
@@ -33,7 +79,16 @@ pub fn run(args: &[String]) -> Result<()> {
     )?;
     exec(
         cargo()
-            .args(["test", "--package", "alexa-tests", "--", "--test-threads=1"])
+            .args(["test", "--package", "alexa-tests", "--lib"])
+            .args(test_args(OFFLINE_TESTS))
+            .arg("--")
+            .args(args),
+    )?;
+    exec(
+        cargo()
+            .args(["test", "--package", "alexa-tests"])
+            .args(test_args(&privileged_tests()?))
+            .args(["--", "--test-threads=1"])
             .args(args),
     )?;
     if !args.is_empty() {
@@ -227,6 +282,28 @@ fn check_help(help: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The split is explicit: every offline binary exists and never asks
+    /// for privileges; every other one is run serialized.
+    #[test]
+    fn offline_tests_exist_and_ask_for_no_privileges() {
+        let dir = crate::dist::repo_root().join("tests/tests");
+        for name in OFFLINE_TESTS {
+            let path = dir.join(format!("{name}.rs"));
+            let text = std::fs::read_to_string(&path)
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            assert!(
+                !text.contains("privileged()"),
+                "{} asks for privileges: list it as privileged (remove it from OFFLINE_TESTS)",
+                path.display()
+            );
+        }
+        let privileged = privileged_tests().unwrap();
+        assert!(privileged.iter().any(|n| n == "parity"), "{privileged:?}");
+        assert!(privileged
+            .iter()
+            .all(|n| !OFFLINE_TESTS.contains(&n.as_str())));
+    }
 
     #[test]
     fn help_and_version_checks_tell_gateway_from_full() {

@@ -58,8 +58,8 @@ pub fn release_build() -> Command {
     cmd
 }
 
-/// Builds, in release mode, the `alexa` binary and one driver binary of the
-/// tests crate (the bench, the demo), which run the agent as users do.
+/// Builds, in release mode, the `alexa` binary and one driver binary of
+/// alexa-lab (the bench, the demo), which run the agent as users do.
 pub fn build_release_with_driver(driver: &str) -> Result<()> {
-    exec(release_build().args(["--package", "alexa-tests", "--bin", driver]))
+    exec(release_build().args(["--package", "alexa-lab", "--bin", driver]))
 }

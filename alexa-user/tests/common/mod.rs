@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-#[path = "../../../tests/src/real.rs"]
+#[path = "../../../alexa-lab/src/real.rs"]
 mod real;
 #[allow(unused_imports, reason = "each test file uses part of it")]
 pub use real::{data_dir as real_data, voice_captures, VOICE_ECHO_MAC};

@@ -88,7 +88,7 @@ struct Point {
 }
 
 pub fn run(plan: &Plan, alexa: &Path, work: &Path) -> Result<Table> {
-    let mut bare = Object::load(None, &[BARE])?;
+    let mut bare = Object::lab(&[BARE])?;
     let bare_fd = bare.prog_fd(BARE)?;
     let mut t = Table::new(
         "5. Growth: flows and devices",

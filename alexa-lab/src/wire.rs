@@ -22,32 +22,8 @@ const ETH_P_ALL: u16 = 0x0003;
 impl PacketSocket {
     /// Opens the socket inside `ns` (it stays in that namespace afterwards).
     pub fn open(ns: &Netns, iface: &str) -> PacketSocket {
-        let _inside = ns.enter();
-        let name = std::ffi::CString::new(iface).expect("interface name");
-        // SAFETY: a valid NUL-terminated name.
-        let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) } as i32;
-        assert!(ifindex > 0, "no interface {iface} in {}", ns.name);
-        // SAFETY: plain socket(2); the fd is owned below.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_PACKET,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                i32::from(ETH_P_ALL.to_be()),
-            )
-        };
-        assert!(raw >= 0, "AF_PACKET socket: {}", io::Error::last_os_error());
-        // SAFETY: a fresh fd nobody else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let addr = sockaddr(ifindex);
-        // SAFETY: bind with a sockaddr_ll of the right size.
-        let rc = unsafe {
-            libc::bind(
-                fd.as_raw_fd(),
-                (&addr as *const libc::sockaddr_ll).cast(),
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            )
-        };
-        assert_eq!(rc, 0, "bind to {iface}: {}", io::Error::last_os_error());
+        let (fd, ifindex) = bind(ns, iface, ETH_P_ALL)
+            .unwrap_or_else(|e| panic!("AF_PACKET socket on {iface} in {}: {e}", ns.name));
         // Jumbo frames in bursts: room for a few hundred.
         let size: libc::c_int = 8 << 20;
         // SAFETY: setsockopt with an int of the right size.
@@ -114,6 +90,49 @@ impl PacketSocket {
         }
         None
     }
+}
+
+/// The lab's one AF_PACKET opener: a raw socket made inside `ns` (where it
+/// stays), bound to `iface`, receiving `protocol` (an ETH_P_* value; 0:
+/// nothing, a socket that only sends). Returns it with the ifindex.
+pub fn bind(ns: &Netns, iface: &str, protocol: u16) -> io::Result<(OwnedFd, i32)> {
+    let _inside = ns.enter();
+    let name = std::ffi::CString::new(iface)?;
+    // SAFETY: a valid NUL-terminated name.
+    let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) } as i32;
+    if ifindex <= 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no interface {iface} in {}", ns.name),
+        ));
+    }
+    // SAFETY: plain socket(2); the fd is owned below.
+    let raw = unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            i32::from(protocol.to_be()),
+        )
+    };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a fresh fd nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    let mut addr = sockaddr(ifindex);
+    addr.sll_protocol = protocol.to_be();
+    // SAFETY: bind with a sockaddr_ll of the right size.
+    let rc = unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&addr as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok((fd, ifindex))
 }
 
 fn sockaddr(ifindex: i32) -> libc::sockaddr_ll {

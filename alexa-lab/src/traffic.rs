@@ -75,39 +75,12 @@ pub struct SegmentSink {
 impl SegmentSink {
     pub fn start(ns: &Netns, ports: &[u16], file: &Path) -> SegmentSink {
         let _ = std::fs::remove_file(file);
-        let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
-        let script = format!(
-            "
-import socket, select, json, time, os
-counts = {{p: 0 for p in [{ports}]}}
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
-s.setblocking(False)
-last = 0
-while True:
-    if select.select([s], [], [], 0.05)[0]:
-        while True:
-            try:
-                ip = s.recv(65536)
-            except BlockingIOError:
-                break
-            ihl = (ip[0] & 15) * 4
-            port = int.from_bytes(ip[ihl + 2:ihl + 4], 'big')
-            if port in counts:
-                counts[port] += 1
-    if time.time() - last > 0.05:
-        with open('{f}.tmp', 'w') as out:
-            json.dump(counts, out)
-        os.replace('{f}.tmp', '{f}')
-        last = time.time()
-",
-            ports = ports.join(","),
-            f = file.display()
-        );
         let proc = Running::spawn(
             Command::new("ip")
-                .args(["netns", "exec", &ns.name, "python3", "-c"])
-                .arg(script),
+                .args(["netns", "exec", &ns.name, "python3"])
+                .arg(crate::python("segment_sink.py"))
+                .arg(file)
+                .args(ports.iter().map(u16::to_string)),
         );
         let sink = SegmentSink {
             _proc: proc,
@@ -142,33 +115,11 @@ while True:
     }
 }
 
-/// Python that defines `segment(src, dst, sport, dport, seq, payload)`, a
-/// TCP segment (ACK, PSH) with its checksum, and `r`, the raw socket to send
-/// it on (`r.sendto(segment(...), (dst, 0))`).
-const SEGMENT_PY: &str = "
-import socket, struct, time
-def csum(b):
-    b += bytes(len(b) % 2)
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff)
-    s += s >> 16
-    return ~s & 0xffff
-def segment(src, dst, sport, dport, seq, payload):
-    hdr = struct.pack('!HHIIBBHHH', sport, dport, seq, 1, 5 << 4, 0x18, 65535, 0, 0)
-    pseudo = socket.inet_aton(src) + socket.inet_aton(dst) + struct.pack('!BBH', 0, 6, 20 + len(payload))
-    return hdr[:16] + struct.pack('!H', csum(pseudo + hdr + payload)) + hdr[18:] + payload
-def source_for(dst):
-    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    probe.connect((dst, 9))
-    return probe.getsockname()[0]
-r = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
-";
-
 /// The shell command (for `Netns::exec`) that sends `count` TCP segments
 /// (ACK, PSH) of `len` payload bytes (0: for 60 s), one flow (source port
 /// `sport`) from `src` (default: the route's source address) to
 /// `dst:dport`, `gap_ms` apart, with consecutive sequence numbers (no
-/// segment is a retransmission).
+/// segment is a retransmission): tests/python/segments.py.
 pub fn segments_script(
     src: Option<&str>,
     dst: &str,
@@ -179,39 +130,19 @@ pub fn segments_script(
     gap_ms: u64,
 ) -> String {
     format!(
-        "python3 -c \"{SEGMENT_PY}
-src = '{src}' or source_for('{dst}')
-r.bind((src, 0))
-seq = 1000
-end = time.time() + 60
-i = 0
-while ({count} == 0 and time.time() < end) or i < {count}:
-    r.sendto(segment(src, '{dst}', {sport}, {dport}, seq, bytes({len})), ('{dst}', 0))
-    seq += {len}
-    i += 1
-    time.sleep({gap})
-\"",
-        src = src.unwrap_or(""),
-        gap = gap_ms as f64 / 1000.0
+        "python3 '{}' flow '{}' {dst} {sport} {dport} {len} {count} {gap_ms}",
+        crate::python("segments.py").display(),
+        src.unwrap_or("")
     )
 }
 
-/// Python (for `python3 -c`) sending segments of varied sizes (0–1399
+/// The arguments of `python3` sending segments of varied sizes (0–1399
 /// bytes) to 50 ports of `dst`, one flow per port, for `seconds`.
-pub fn varied_segments_py(dst: &str, seconds: u32) -> String {
-    format!(
-        "{SEGMENT_PY}
-src = source_for('{dst}')
-seqs = {{}}
-end = time.time() + {seconds}
-i = 0
-while time.time() < end:
-    port = 1000 + i % 50
-    n = i % 1400
-    seq = seqs.get(port, 1000)
-    r.sendto(segment(src, '{dst}', 40000, port, seq, bytes(n)), ('{dst}', 0))
-    seqs[port] = seq + n
-    i += 1
-"
-    )
+pub fn varied_segments_args(dst: &str, seconds: u32) -> Vec<String> {
+    vec![
+        crate::python("segments.py").display().to_string(),
+        "varied".into(),
+        dst.into(),
+        seconds.to_string(),
+    ]
 }

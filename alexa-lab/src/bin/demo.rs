@@ -1,5 +1,5 @@
 //! `cargo xtask demo` runs this (root): a simulated Echo lives through a
-//! compressed day in a virtual home network (`alexa_tests::testbed`), its
+//! compressed day in a virtual home network (`alexa_lab::testbed`), its
 //! frames forwarded by a real Linux gateway whose LAN interface carries the
 //! XDP classifier, with the agent enforcing the simulator's model; then a
 //! real Echo's voice-command capture goes through the same gateway twice,
@@ -13,13 +13,16 @@
 use std::{
     io::{IsTerminal as _, Write as _},
     path::{Path, PathBuf},
-    sync::atomic::{AtomicBool, Ordering},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, LazyLock,
+    },
     time::{Duration, Instant},
 };
 
 use alexa::offline::labelling::AppClass;
 use alexa_common::Class;
-use alexa_tests::{
+use alexa_lab::{
     agent::Agent,
     real::VOICE_ECHO_MAC,
     session::{self, Joiner, LogTail, Outcome, Session, SessionConfig},
@@ -30,11 +33,8 @@ use anyhow::{bail, Context as _, Result};
 const NAMESPACES: [&str; 3] = ["alexa-echo", "alexa-gw", "alexa-cloud"];
 const PIN_DIR: &str = "/sys/fs/bpf/alexa-demo";
 
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::Relaxed);
-}
+/// Set by SIGINT or SIGTERM: the demo stops, tears down and exits 130.
+static STOP: LazyLock<Arc<AtomicBool>> = LazyLock::new(Default::default);
 
 struct Args {
     alexa: PathBuf,
@@ -112,12 +112,10 @@ fn main() {
             .unwrap_or_default();
         eprintln!("\ndemo: failed: {msg}");
     }));
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as *const () as usize;
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        if let Err(e) = signal_hook::flag::register(sig, Arc::clone(&STOP)) {
+            eprintln!("demo: error: cannot catch signal {sig}: {e}");
+            std::process::exit(1);
         }
     }
     let code = match std::panic::catch_unwind(run) {

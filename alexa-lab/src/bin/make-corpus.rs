@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use alexa_tests::corpus;
+use alexa_lab::corpus;
 use anyhow::{bail, Context, Result};
 
 fn main() {

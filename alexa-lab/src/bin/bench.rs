@@ -5,8 +5,11 @@
 
 use std::{path::PathBuf, process::Command};
 
-use alexa_tests::bench::{self, Plan, Table};
+use alexa_lab::bench::{self, Plan, Table};
 use anyhow::{bail, Context as _, Result};
+
+const USAGE: &str =
+    "usage: bench [--quick] [--alexa PATH] [--work DIR] [--only kernel,forward,agent,offline,growth]";
 
 /// One section of the report, run when selected.
 type Section<'a> = Box<dyn Fn() -> Result<Table> + 'a>;
@@ -33,6 +36,10 @@ fn args() -> Result<Args> {
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
+            "--help" | "-h" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
             "--quick" => a.quick = true,
             "--alexa" => a.alexa = it.next().context("--alexa PATH")?.into(),
             "--work" => a.work = it.next().context("--work DIR")?.into(),
@@ -45,7 +52,7 @@ fn args() -> Result<Args> {
                         .collect(),
                 )
             }
-            other => bail!("unknown argument {other}"),
+            other => bail!("unknown argument {other} (see bench --help)"),
         }
     }
     Ok(a)

@@ -35,10 +35,6 @@ const DATASET_COLUMNS: usize = 10;
 /// so that one prediction takes milliseconds, not tens of microseconds.
 const TILE: usize = 16;
 
-fn python_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("python")
-}
-
 fn run_ok(cmd: &mut Command) -> Result<Vec<u8>> {
     let out = cmd
         .stderr(Stdio::piped())
@@ -138,28 +134,28 @@ fn voice(dir: &Path) -> Result<Option<(PathBuf, u64)>> {
     Ok(Some((out, n)))
 }
 
-fn python() -> Result<()> {
-    let ok = Command::new(PYTHON)
-        .args(["-c", "import sklearn, pandas, numpy"])
+/// The Python stack's versions (`sklearn 1.2.1`, ...), or why it cannot run.
+fn python() -> Result<String> {
+    let out = Command::new(PYTHON)
+        .arg(crate::python("stack.py"))
         .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
+        .output()?;
+    if !out.status.success() {
         bail!(
             "{PYTHON} cannot import scikit-learn, pandas and numpy: run `cargo xtask setup` \
              (Debian python3-sklearn, python3-pandas)"
         );
     }
-    Ok(())
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn python_version(module: &str) -> String {
-    run_ok(Command::new(PYTHON).args([
-        "-c",
-        &format!("import {module}; print({module}.__version__)"),
-    ]))
-    .map(|o| String::from_utf8_lossy(&o).trim().to_owned())
-    .unwrap_or_else(|_| "?".into())
+/// `module`'s version in [`python`]'s answer, `?` if it is not there.
+fn python_version(stack: &str, module: &str) -> String {
+    stack
+        .lines()
+        .find_map(|l| l.strip_prefix(module)?.strip_prefix(' '))
+        .unwrap_or("?")
+        .to_owned()
 }
 
 /// The CSV's lines after the header, each split at commas (no dataset
@@ -220,7 +216,7 @@ fn capture_rows(
     dir: &Path,
     (name, pcap, device, frames): (&str, &Path, &str, u64),
 ) -> Result<()> {
-    let script = python_dir().join("pipeline.py");
+    let script = crate::python("pipeline.py");
     let model = super::kernel::MODEL;
     let tag = name.split_whitespace().next().unwrap_or("capture");
     let ours = dir.join(format!("{tag}-extract.csv"));
@@ -432,7 +428,7 @@ fn same_tree(t: &mut Table, dir: &Path) -> Result<()> {
     let predictions = dir.join("published-sklearn.u8");
     let out = run_ok(
         Command::new(PYTHON)
-            .arg(python_dir().join("tree_bench.py"))
+            .arg(crate::python("tree_bench.py"))
             .arg(super::kernel::MODEL)
             .arg(&rows_file)
             .arg(&predictions)
@@ -518,7 +514,7 @@ fn same_tree(t: &mut Table, dir: &Path) -> Result<()> {
 
 pub fn run(plan: &Plan, alexa: &Path, dir: &Path, _target: &Path) -> Result<Table> {
     std::fs::create_dir_all(dir)?;
-    python()?;
+    let stack = python()?;
     let runs = if plan.quick { 1 } else { 2 };
     let mut t = Table::new(
         "4. Offline tools",
@@ -552,8 +548,8 @@ pub fn run(plan: &Plan, alexa: &Path, dir: &Path, _target: &Path) -> Result<Tabl
                 .unwrap_or("?")
                 .to_owned())
             .unwrap_or_default(),
-        python_version("pandas"),
-        python_version("sklearn"),
+        python_version(&stack, "pandas"),
+        python_version(&stack, "sklearn"),
     );
     same_tree(&mut t, dir)?;
     let sim = simulated(alexa, dir, plan.offline_packets)?;

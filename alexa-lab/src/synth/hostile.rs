@@ -13,6 +13,10 @@
 //! record header split across two segments of one flow, and TCP flag
 //! combinations no stack sends.
 
+// The IPv4 header checksum, so a frame is refused for what it is meant to
+// lie about and nothing else. (L4 checksums stay 0: no parser here reads them.)
+use crate::corpus::craft::fix_ipv4_checksum;
+
 use super::{Rng, DEVICE_V4, DEVICE_V6, OTHER_V4, OTHER_V6, SERVERS_V4, SERVERS_V6};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -379,27 +383,6 @@ impl Spec {
         }
         Some(Expect::Classified)
     }
-}
-
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for c in data.chunks(2) {
-        sum += u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]) as u32;
-    }
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
-/// The IPv4 header checksum, so a frame is refused for what it is meant to
-/// lie about and nothing else. (L4 checksums stay 0: no parser here reads them.)
-fn fix_ipv4_checksum(ip: &mut [u8]) {
-    let ihl = ((ip[0] & 0x0f) as usize * 4).clamp(20, ip.len());
-    ip[10] = 0;
-    ip[11] = 0;
-    let sum = checksum(&ip[..ihl]);
-    ip[10..12].copy_from_slice(&sum.to_be_bytes());
 }
 
 /// A flow the generator keeps sending on, so hostile frames land in live

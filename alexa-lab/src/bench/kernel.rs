@@ -1,6 +1,7 @@
 //! Kernel cost per packet through `BPF_PROG_TEST_RUN`, and the flow map at
-//! scale. Every measurement runs the classifier's own object; the reference
-//! programs (`alexa-ebpf/src/bench.rs`) are in it.
+//! scale. Every measurement runs the classifier's own object (the one the
+//! gateway embeds); the reference programs are in the lab's object
+//! (alexa-lab-ebpf, [`crate::LAB_OBJECT`]), loaded beside it.
 
 use std::{
     net::IpAddr,
@@ -31,27 +32,39 @@ pub const SINK: &str = "alexa_sink";
 /// The shipped model, which every full-classifier measurement walks.
 pub const MODEL: &str = crate::SHIPPED_MODEL;
 
-/// The classifier's object loaded for measuring: chosen programs loaded
-/// (not attached), maps filled as `alexa run` fills them.
+/// An XDP object loaded for measuring: chosen programs loaded (not
+/// attached); the classifier's maps filled as `alexa run` fills them.
 pub struct Object {
     pub ebpf: Ebpf,
 }
 
 impl Object {
+    /// The lab's reference programs ([`BARE`], [`PARSE`], [`SINK`]), with
+    /// the bench's devices in its DEVICES map as in the classifier's.
+    pub fn lab(programs: &[&str]) -> Result<Object> {
+        if crate::LAB_OBJECT.is_empty() {
+            bail!("built without the lab's XDP object (AYA_BUILD_SKIP)");
+        }
+        let mut obj = Object::load_bytes(crate::LAB_OBJECT, None, programs)?;
+        for (i, d) in frames::devices().into_iter().enumerate() {
+            obj.insert_device(i as u8, ip_to_mapped(d))?;
+        }
+        Ok(obj)
+    }
+
+    /// The classifier's object, microphone on, no device and no model.
     /// `flow_capacity` overrides the flow map's size for this load only.
     pub fn load(flow_capacity: Option<u32>, programs: &[&str]) -> Result<Object> {
         if OBJECT.is_empty() {
             bail!("built without the XDP object (AYA_BUILD_SKIP)");
         }
-        Object::load_bytes(OBJECT, flow_capacity, programs)
+        let mut obj = Object::load_bytes(OBJECT, flow_capacity, programs)?;
+        obj.set_microphone(true)?;
+        Ok(obj)
     }
 
-    /// [`Self::load`] for another build of the object (an A/B baseline).
-    pub fn load_bytes(
-        object: &[u8],
-        flow_capacity: Option<u32>,
-        programs: &[&str],
-    ) -> Result<Object> {
+    /// Any object's bytes, its `programs` loaded.
+    fn load_bytes(object: &[u8], flow_capacity: Option<u32>, programs: &[&str]) -> Result<Object> {
         let mut loader = EbpfLoader::new();
         if let Some(c) = flow_capacity {
             loader.map_max_entries(maps::FLOWS, c);
@@ -67,9 +80,7 @@ impl Object {
             p.load()
                 .map_err(|e| anyhow!("the verifier refused {name}: {e:#}"))?;
         }
-        let mut obj = Object { ebpf };
-        obj.set_microphone(true)?;
-        Ok(obj)
+        Ok(Object { ebpf })
     }
 
     /// Loaded the way `alexa run` loads it: devices, microphone on, shipped model.
@@ -77,7 +88,7 @@ impl Object {
         Object::classifier_from(OBJECT, flow_capacity, programs)
     }
 
-    /// [`Self::classifier`] for another build of the object.
+    /// [`Self::classifier`] for another build of the object (an A/B baseline).
     pub fn classifier_from(
         object: &[u8],
         flow_capacity: Option<u32>,
@@ -87,11 +98,17 @@ impl Object {
             bail!("built without the XDP object (AYA_BUILD_SKIP)");
         }
         let mut obj = Object::load_bytes(object, flow_capacity, programs)?;
+        obj.set_microphone(true)?;
         for (i, d) in frames::devices().into_iter().enumerate() {
             obj.add_device(i as u8, d)?;
         }
         obj.load_model(&alexa::offline::model::load(std::path::Path::new(MODEL))?)?;
         Ok(obj)
+    }
+
+    /// The names of the programs in the object (loaded or not).
+    pub fn program_names(&self) -> Vec<String> {
+        self.ebpf.programs().map(|(n, _)| n.to_owned()).collect()
     }
 
     pub fn program(&mut self, name: &str) -> Result<&mut Xdp> {
@@ -122,22 +139,23 @@ impl Object {
 
     /// Monitors `addr` as device number `index`, as `Probe::add_device` does.
     pub fn add_device(&mut self, index: u8, addr: IpAddr) -> Result<()> {
-        let key = ip_to_mapped(addr);
-        let mut filter: Array<_, u64> = Array::try_from(self.map_mut(maps::DEVICE_FILTER)?)?;
-        let bits = filter.get(&0, 0)? | device_filter_bit(&key);
-        filter.set(0, bits, 0)?;
-        let mut devices: HashMap<_, [u8; 16], u8> =
-            HashMap::try_from(self.map_mut(maps::DEVICES)?)?;
-        devices.insert(key, index, 0)?;
-        Ok(())
+        self.add_device_key(index, ip_to_mapped(addr))
     }
 
     /// Monitors a device by its MAC address (`parse::mac_key`) as device `index`.
     pub fn add_device_mac(&mut self, index: u8, mac: [u8; 6]) -> Result<()> {
-        let key = alexa_common::parse::mac_key(&mac);
+        self.add_device_key(index, alexa_common::parse::mac_key(&mac))
+    }
+
+    /// The classifier's pre-filter bit and device entry for `key`.
+    fn add_device_key(&mut self, index: u8, key: [u8; 16]) -> Result<()> {
         let mut filter: Array<_, u64> = Array::try_from(self.map_mut(maps::DEVICE_FILTER)?)?;
         let bits = filter.get(&0, 0)? | device_filter_bit(&key);
         filter.set(0, bits, 0)?;
+        self.insert_device(index, key)
+    }
+
+    fn insert_device(&mut self, index: u8, key: [u8; 16]) -> Result<()> {
         let mut devices: HashMap<_, [u8; 16], u8> =
             HashMap::try_from(self.map_mut(maps::DEVICES)?)?;
         devices.insert(key, index, 0)?;
@@ -452,11 +470,13 @@ fn clear<V: aya::Pod>(map: &mut aya::maps::Map) -> Result<()> {
 /// Section 1: cost per packet of each program on each kind of frame.
 pub fn cost(plan: &Plan) -> Result<Table> {
     let programs = [BARE, PARSE, PROGRAM_NAME];
-    let mut obj = Object::classifier(None, &programs)?;
-    let fds: Vec<RawFd> = programs
-        .iter()
-        .map(|p| obj.prog_fd(p))
-        .collect::<Result<_>>()?;
+    let mut obj = Object::classifier(None, &[PROGRAM_NAME])?;
+    let mut lab = Object::lab(&[BARE, PARSE])?;
+    let fds: Vec<RawFd> = vec![
+        lab.prog_fd(BARE)?,
+        lab.prog_fd(PARSE)?,
+        obj.prog_fd(PROGRAM_NAME)?,
+    ];
     let mut ring = obj.take_events()?;
     let mut polling = obj.take_polling()?;
     let kinds = frames::kinds();
@@ -595,7 +615,8 @@ pub fn cost(plan: &Plan) -> Result<Table> {
     );
     t.intro = format!(
         "Average time per run the kernel reports for `repeat` = {} on one frame, median of {} rounds; \
-         the three programs are in the same object and run side by side on the same frames. \
+         the three programs run side by side on the same frames (the references from the lab's own \
+         object, with the same devices in its DEVICES map). \
          *bare* returns XDP_PASS and nothing else (the floor of the test-run loop); *parse + features* \
          is the shared parser, the device lookup and `flow::features` without the flow map, tree, \
          counters or events; *full* is `alexa_classify` with the shipped tree (`models/echo.json`) \
@@ -694,7 +715,7 @@ pub fn cost(plan: &Plan) -> Result<Table> {
         super::thousands(lost as f64)
     ));
     // The kernel counts runs only while statistics are on, whoever turned them on.
-    let counted = obj.program(BARE)?.info()?.run_count();
+    let counted = lab.program(BARE)?.info()?.run_count();
     let bare_runs = (plan.rounds * kinds.len()) as u64 * plan.repeat as u64;
     t.note(format!(
         "Per-program statistics were on for {:.0} % of the bare program's runs \
@@ -706,7 +727,12 @@ pub fn cost(plan: &Plan) -> Result<Table> {
     ));
     let mut sizes = Vec::new();
     for p in programs {
-        let (insns, xlated, jited) = obj.program_size(p)?;
+        let owner = if p == PROGRAM_NAME {
+            &mut obj
+        } else {
+            &mut lab
+        };
+        let (insns, xlated, jited) = owner.program_size(p)?;
         sizes.push(format!(
             "`{p}` {insns} instructions verified, {xlated} B translated, {jited} B JIT-compiled"
         ));
@@ -818,8 +844,9 @@ pub fn scale(plan: &Plan) -> Result<Table> {
     for capacity in [FLOW_CAPACITY, 1 << 20] {
         for &n in plan.flow_counts {
             say(format!("scale: capacity {capacity}, {n} flows"));
-            let mut obj = Object::classifier(Some(capacity), &[BARE, PROGRAM_NAME])?;
-            let bare = obj.prog_fd(BARE)?;
+            let mut obj = Object::classifier(Some(capacity), &[PROGRAM_NAME])?;
+            let mut lab = Object::lab(&[BARE])?;
+            let bare = lab.prog_fd(BARE)?;
             let full = obj.prog_fd(PROGRAM_NAME)?;
             let mut ring = obj.take_events()?;
             let mut flows = obj.take_flows()?;

@@ -21,23 +21,9 @@ pub const ACK: u8 = 0x10;
 pub const DEVICE_MAC: [u8; 6] = [0x02, 0xa1, 0xe7, 0x00, 0x00, 0x02];
 pub const SERVER_MAC: [u8; 6] = [0x02, 0xa1, 0xe7, 0x00, 0x00, 0x01];
 
-/// Ones' complement sum of `data`, folded into 16 bits and inverted.
-pub fn checksum(parts: &[&[u8]]) -> u16 {
-    let mut sum: u32 = 0;
-    for part in parts {
-        let mut chunks = part.chunks_exact(2);
-        for c in &mut chunks {
-            sum += u16::from_be_bytes([c[0], c[1]]) as u32;
-        }
-        if let [last] = chunks.remainder() {
-            sum += (*last as u32) << 8;
-        }
-    }
-    while sum >> 16 != 0 {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
+/// The Internet checksum (RFC 1071) over `parts`: the simulator's, one copy
+/// for the whole workspace.
+pub use alexa::offline::simulate::frames::checksum;
 
 /// An Ethernet header.
 pub fn eth(src: [u8; 6], dst: [u8; 6], ethertype: u16) -> Vec<u8> {

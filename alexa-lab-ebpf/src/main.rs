@@ -1,20 +1,29 @@
-//! Reference programs for `cargo xtask bench`, in the classifier's object so
-//! they share its maps and are built by the same compiler run: the kernel
-//! cost of the classifier is reported as the difference to these.
+//! Reference programs for `cargo xtask bench` and the lab's tests, in an
+//! object of their own (alexa-lab embeds it; the gateway's object does not
+//! carry them). The kernel cost of the classifier is reported as the
+//! difference to these, so `alexa_parse` reads frames through the
+//! classifier's own `XdpFrame` and parses with the same contract code.
+#![no_std]
+#![no_main]
 
 use alexa_common::{
     features::Features,
     flow,
+    maps::DEVICE_CAPACITY,
     parse::{parse, Verdict},
 };
+use alexa_ebpf::XdpFrame;
 use aya_ebpf::{
     bindings::xdp_action::{XDP_DROP, XDP_PASS},
     macros::{map, xdp},
-    maps::PerCpuArray,
+    maps::{HashMap, PerCpuArray},
     programs::XdpContext,
 };
 
-use crate::{XdpFrame, DEVICES};
+/// Monitored device keys, as the classifier's map of the same name (and
+/// filled the same way): which frames `alexa_parse` treats as a device's.
+#[map]
+static DEVICES: HashMap<[u8; 16], u8> = HashMap::with_max_entries(DEVICE_CAPACITY, 0);
 
 /// The floor: what `BPF_PROG_TEST_RUN` (or the driver) costs with a program
 /// that does nothing.
@@ -57,4 +66,11 @@ pub fn alexa_parse(ctx: XdpContext) -> u32 {
 #[xdp]
 pub fn alexa_sink(_ctx: XdpContext) -> u32 {
     XDP_DROP
+}
+
+#[cfg(not(test))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo) -> ! {
+    // A reachable panic makes the verifier reject the program at load time.
+    loop {}
 }

@@ -2,11 +2,14 @@
 //! test or bench created, `sendmmsg` in batches of [`BATCH`], the qdisc
 //! bypassed. It writes only to the veth it is given.
 
-use std::time::{Duration, Instant};
+use std::{
+    os::fd::AsRawFd as _,
+    time::{Duration, Instant},
+};
 
-use anyhow::{bail, Context as _, Result};
+use anyhow::{Context as _, Result};
 
-use crate::netns::Netns;
+use crate::{netns::Netns, wire::bind};
 
 /// Frames per `sendmmsg` call.
 pub const BATCH: usize = 64;
@@ -28,36 +31,10 @@ pub fn mac(ns: &Netns, iface: &str) -> Result<[u8; 6]> {
 
 /// Sends for `secs` from inside `ns`; returns the frames the socket took.
 pub fn blast(ns: &Netns, iface: &str, frames: &[Vec<u8>], secs: f64) -> Result<u64> {
-    let _inside = ns.enter();
-    let name = std::ffi::CString::new(iface)?;
-    // SAFETY: a valid NUL-terminated name.
-    let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
-    if ifindex == 0 {
-        bail!("no interface {iface} in {}", ns.name);
-    }
-    // SAFETY: plain socket creation; protocol 0 receives nothing.
-    let fd = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) };
-    if fd < 0 {
-        bail!("AF_PACKET socket: {}", std::io::Error::last_os_error());
-    }
-    // SAFETY: fd is ours; closed once on every path below.
-    let _close = Fd(fd);
-    // SAFETY: sockaddr_ll is plain data; zeroed is valid.
-    let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-    addr.sll_family = libc::AF_PACKET as u16;
-    addr.sll_protocol = (libc::ETH_P_IP as u16).to_be();
-    addr.sll_ifindex = ifindex as i32;
-    // SAFETY: a sockaddr_ll of the right size.
-    let rc = unsafe {
-        libc::bind(
-            fd,
-            &addr as *const libc::sockaddr_ll as *const libc::sockaddr,
-            std::mem::size_of::<libc::sockaddr_ll>() as u32,
-        )
-    };
-    if rc != 0 {
-        bail!("bind to {iface}: {}", std::io::Error::last_os_error());
-    }
+    // Protocol 0: the socket receives nothing, it only sends.
+    let (socket, _) = bind(ns, iface, 0)
+        .with_context(|| format!("AF_PACKET socket on {iface} in {}", ns.name))?;
+    let fd = socket.as_raw_fd();
     // The qdisc would only add a lock and a queue in front of the veth.
     let one: libc::c_int = 1;
     // SAFETY: an int option of the right size.
@@ -104,12 +81,4 @@ pub fn blast(ns: &Netns, iface: &str, frames: &[Vec<u8>], secs: f64) -> Result<u
         }
     }
     Ok(sent)
-}
-
-struct Fd(i32);
-impl Drop for Fd {
-    fn drop(&mut self) {
-        // SAFETY: closing a descriptor this guard owns.
-        unsafe { libc::close(self.0) };
-    }
 }

@@ -152,7 +152,7 @@ fn measure(
     match setup {
         Setup::NoXdp => {}
         Setup::Bare => {
-            let mut obj = Object::load(None, &[BARE])?;
+            let mut obj = Object::lab(&[BARE])?;
             {
                 let _inside = topo.gw.enter();
                 obj.attach(BARE, "bl0")?;
@@ -287,7 +287,7 @@ fn measure(
 pub fn run(plan: &Plan, alexa: &Path, scratch: &Path) -> Result<Table> {
     let topo = Topology::new()?;
     // Keeps the receiving namespace's own cost to the minimum the stack allows.
-    let mut sink = Object::load(None, &[SINK])?;
+    let mut sink = Object::lab(&[SINK])?;
     {
         let _inside = topo.cloud.enter();
         sink.attach(SINK, "bc0")?;
