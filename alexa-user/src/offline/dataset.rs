@@ -128,7 +128,7 @@ pub fn read_records_from(
                 class,
                 line,
             },
-            &record,
+            record,
         )?;
     }
     Ok(cols)
