@@ -12,6 +12,7 @@ pub mod corpus;
 pub mod netns;
 pub mod parity;
 pub mod real;
+pub mod replay;
 pub mod session;
 pub mod synth;
 pub mod testbed;

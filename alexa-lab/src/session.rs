@@ -1,5 +1,5 @@
 //! A device's session lived through the testbed: a capture replayed from
-//! the `echo` namespace (`alexa::replay`), the agent classifying on the
+//! the `echo` namespace (`alexa_lab::replay`), the agent classifying on the
 //! gateway's LAN side, a packet socket counting what reaches the `cloud`
 //! namespace. Every frame carries its label index as IPv4 identification,
 //! so each one is followed from the device to the cloud, and each of the
@@ -21,16 +21,13 @@ use std::{
     time::Duration,
 };
 
-use alexa::{
-    kernel::device::Device,
-    offline::labelling::AppClass,
-    replay::{self, Arrivals, FrameKey, ReplayFrame, Sent},
-};
+use alexa::{kernel::device::Device, offline::labelling::AppClass};
 use alexa_common::{Class, CLASS_NAMES, NUM_CLASSES};
 use serde_json::Value;
 
 use crate::{
     agent::{wait_for, Agent},
+    replay::{self, Arrivals, FrameKey, ReplayFrame, Sent},
     testbed::{self, Testbed},
 };
 

@@ -21,6 +21,4 @@ pub mod client;
 pub mod control;
 pub mod kernel;
 pub mod offline;
-#[cfg(feature = "lab")]
-pub mod replay;
 pub mod util;

@@ -122,7 +122,7 @@ fn evidence_ids(path: &Path, device: Ipv4Addr) -> Vec<u16> {
     let mut r = alexa::offline::capture::CaptureReader::open(path).expect("evidence capture");
     let mut ids = Vec::new();
     while let Some(f) = r.next_frame().expect("evidence frame") {
-        ids.push(alexa::replay::ipv4_id_from(f.data, device).expect("a device frame"));
+        ids.push(alexa_lab::replay::ipv4_id_from(f.data, device).expect("a device frame"));
     }
     ids.sort_unstable();
     ids
@@ -400,7 +400,7 @@ fn muted_with_the_default_quarantine_the_upload_connection_is_cut() {
     assert_accounted(&o, &sim);
     let (dropped, uploads) = o.dropped_of(Class::NotJustified);
     assert_eq!(dropped, uploads, "every upload dropped");
-    let flow = |f: &alexa::replay::ReplayFrame| (f.key.dst, f.key.srcport, f.key.dstport);
+    let flow = |f: &alexa_lab::replay::ReplayFrame| (f.key.dst, f.key.srcport, f.key.dstport);
     let mut leaking = std::collections::HashSet::new();
     let mut cut = 0;
     for f in &sim.frames {

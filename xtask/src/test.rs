@@ -113,7 +113,7 @@ const GATEWAY_COMMANDS: &[&str] = &[
     "top", "status",
 ];
 const LAB_COMMANDS: &[&str] = &[
-    "train", "crossval", "evaluate", "simulate", "replay", "prepare", "report",
+    "train", "crossval", "evaluate", "simulate", "prepare", "report",
 ];
 
 /// The live tests the x86_64 release binary runs (ALEXA_BIN): XDP attached

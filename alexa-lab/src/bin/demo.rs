@@ -158,7 +158,7 @@ fn run() -> Result<bool> {
         .output();
 
     let sim = session::simulate(&a.config, &out.join("sim"));
-    let planned = alexa::replay::planned(&sim.frames, a.config.gap_cap);
+    let planned = alexa_lab::replay::planned(&sim.frames, a.config.gap_cap);
     let bed = Testbed::named(NAMESPACES[0], NAMESPACES[1], NAMESPACES[2]);
     let mut demo = Demo {
         agent: Agent::at(a.alexa.clone(), &bed.gw, out.clone(), pin_dir.clone(), true),
@@ -290,7 +290,7 @@ fn real_run(
     };
     let dir = a.out.join(name);
     let session = session::real(capture, VOICE_ECHO_MAC, app, microphone, &dir);
-    let planned = alexa::replay::planned(&session.frames, a.config.gap_cap);
+    let planned = alexa_lab::replay::planned(&session.frames, a.config.gap_cap);
     // The previous agent (stopped) is dropped here: its classifier detached.
     demo.agent = Agent::at(
         a.alexa.clone(),

@@ -7,7 +7,6 @@ use anyhow::Result;
 
 use crate::{
     offline::{compare, dataset, figures, model, prepare as prep, simulate as sim},
-    replay as rp,
     util::atomic_file::AtomicFile,
 };
 
@@ -57,10 +56,6 @@ impl TreeArgs {
             },
         })
     }
-}
-
-pub fn parse_mac(s: &str) -> Result<[u8; 6]> {
-    rp::parse_mac(s)
 }
 
 /// `alexa train`.
@@ -186,117 +181,6 @@ pub fn simulate(opts: &sim::SimOptions, out: &Path) -> Result<()> {
     Ok(())
 }
 
-// `alexa replay`'s flags (its help is the command's, in cli/mod.rs).
-#[derive(clap::Args)]
-pub struct ReplayArgs {
-    /// The capture to replay (pcap or pcapng).
-    pub capture: PathBuf,
-    /// Which frames are the device's, with their class and microphone state.
-    #[arg(long, value_name = "LABELS.csv")]
-    pub labels: PathBuf,
-    /// Interface to send on (the device's side of the link).
-    #[arg(long)]
-    pub iface: String,
-    /// Tell the agent there when the labels' microphone state changes.
-    #[arg(long, value_name = "PATH")]
-    pub control_socket: Option<PathBuf>,
-    /// Idle gaps longer than this are shortened to it.
-    #[arg(long, value_name = "MS", default_value_t = rp::DEFAULT_GAP_CAP.as_millis() as u64)]
-    pub gap_cap_ms: u64,
-    /// Destination MAC for unicast frames (default: the capture's).
-    #[arg(long, value_name = "MAC", value_parser = parse_mac)]
-    pub dst_mac: Option<[u8; 6]>,
-    /// Source MAC (default: the capture's).
-    #[arg(long, value_name = "MAC", value_parser = parse_mac)]
-    pub src_mac: Option<[u8; 6]>,
-    /// A progress bar on standard error (on a terminal).
-    #[arg(long)]
-    pub progress: bool,
-    /// One CSV line per frame sent (index = IPv4 identification, class, microphone, destination, time).
-    #[arg(long, value_name = "FILE")]
-    pub record: Option<PathBuf>,
-}
-
-/// `alexa replay`.
-pub fn replay(a: ReplayArgs) -> Result<()> {
-    let ReplayArgs {
-        capture,
-        labels,
-        iface,
-        control_socket,
-        gap_cap_ms,
-        dst_mac,
-        src_mac,
-        progress,
-        record,
-    } = a;
-    let frames = rp::load(&capture, &labels)?;
-    let opts = rp::SendOptions {
-        gap_cap: std::time::Duration::from_millis(gap_cap_ms),
-        dst_mac,
-        src_mac,
-        control_socket,
-        ..rp::SendOptions::new(&iface)
-    };
-    if opts.control_socket.is_none()
-        && frames
-            .windows(2)
-            .any(|w| w[0].microphone != w[1].microphone)
-    {
-        eprintln!("alexa replay: the microphone changes state in the labels, but no --control-socket names an agent to tell");
-    }
-    let stop = stop_on_signals();
-    let mut bar = progress.then(|| {
-        crate::util::progress::Progress::counting("replay", frames.len() as u64, "frames")
-    });
-    let sent = rp::send(&frames, &opts, stop, &mut |n| {
-        if let Some(b) = bar.as_mut() {
-            b.update(n as u64);
-        }
-    })?;
-    if let Some(b) = bar.as_mut() {
-        b.finish();
-    }
-    if let Some(path) = &record {
-        rp::write_record(path, &frames, &sent)?;
-    }
-    let counts: Vec<String> = rp::per_class(&frames, &sent)
-        .iter()
-        .zip(alexa_common::CLASS_NAMES)
-        .filter(|(n, _)| **n > 0)
-        .map(|(n, c)| format!("{c} {n}"))
-        .collect();
-    eprintln!(
-            "alexa replay: {} of {} frames sent on {} in {:.1} s ({}), latest frame {} µs behind its time{}; {}",
-            sent.frames.len(),
-            frames.len(),
-            iface,
-            sent.elapsed.as_secs_f64(),
-            counts.join(", "),
-            sent.max_late().as_micros(),
-            if sent.realtime { "" } else { " (not real-time scheduled)" },
-            if sent.interrupted { "interrupted" } else { "done" }
-        );
-    Ok(())
-}
-
-/// `alexa arrivals`.
-pub fn arrivals(iface: &str, device: std::net::Ipv4Addr, out: &Path) -> Result<()> {
-    let counter = rp::ArrivalCounter::open(iface, device)?;
-    let stop = stop_on_signals();
-    let arrivals = counter.run(stop, &std::sync::atomic::AtomicU64::new(0))?;
-    let mut file = AtomicFile::create(out)?;
-    serde_json::to_writer(file.writer(), &arrivals)?;
-    file.commit()?;
-    eprintln!(
-            "alexa arrivals: {} frames from {device} on {iface}, {} lost by the counting socket; written to {}",
-            arrivals.frames,
-            arrivals.socket_drops,
-            out.display()
-        );
-    Ok(())
-}
-
 /// `alexa prepare`.
 pub fn prepare(dataset: &Path, out: &Path, ack_keep: f64, seed: u64) -> Result<()> {
     let p = prep::prepare(dataset, out, &prep::PrepareOptions { ack_keep, seed })?;
@@ -355,22 +239,4 @@ pub fn report(
 fn feature_names(features: &[alexa_common::Feature]) -> String {
     let names: Vec<&str> = features.iter().map(|f| f.name()).collect();
     names.join(",")
-}
-
-/// A flag SIGINT and SIGTERM set (instead of ending the process), so a
-/// replay or a count stops cleanly and still reports.
-fn stop_on_signals() -> &'static std::sync::atomic::AtomicBool {
-    static STOP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    extern "C" fn on_signal(_: libc::c_int) {
-        STOP.store(true, std::sync::atomic::Ordering::Relaxed);
-    }
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as *const () as usize;
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
-    }
-    &STOP
 }

@@ -193,25 +193,6 @@ pub enum Command {
         duration_scale: f64,
     },
     #[cfg(feature = "lab")]
-    /// Send the device's frames of a capture (those in LABELS.csv) out of an
-    /// interface in real time, long idle gaps shortened (docs/demo.md).
-    Replay(lab::ReplayArgs),
-    #[cfg(feature = "lab")]
-    /// Count the frames of a replay arriving on an interface, by IPv4
-    /// identification, until SIGINT or SIGTERM; writes them as JSON.
-    #[command(hide = true)]
-    Arrivals {
-        /// Interface to count arrivals on.
-        #[arg(long)]
-        iface: String,
-        /// The replayed device's address.
-        #[arg(long, value_name = "ADDR")]
-        device: std::net::Ipv4Addr,
-        /// Where to write the counts.
-        #[arg(short = 'o', long = "out", value_name = "FILE.json")]
-        out: PathBuf,
-    },
-    #[cfg(feature = "lab")]
     /// The paper's section 5 steps: NaN content type to 0, drop date/dstip/synchronized, down-sample acks.
     Prepare {
         /// A dataset CSV.
@@ -369,10 +350,6 @@ fn dispatch(cli: Cli) -> Result<()> {
             },
             &out,
         ),
-        #[cfg(feature = "lab")]
-        Command::Replay(args) => lab::replay(args),
-        #[cfg(feature = "lab")]
-        Command::Arrivals { iface, device, out } => lab::arrivals(&iface, device, &out),
         #[cfg(feature = "lab")]
         Command::Prepare {
             dataset,

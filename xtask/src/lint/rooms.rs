@@ -50,7 +50,7 @@ pub const CRATES: &[CrateRooms] = &[
             &["offline"],
             &["kernel"],
             &["control"],
-            &["agent", "replay"],
+            &["agent"],
             &["client"],
             &["cli"],
         ],

@@ -25,7 +25,10 @@ use std::{
 use alexa_common::parse::{parse, Verdict};
 use anyhow::{bail, Context as _, Result};
 
-use crate::{control, offline::capture::CaptureReader, offline::labels};
+use alexa::{
+    control,
+    offline::{capture::CaptureReader, labels, simulate::frames::checksum},
+};
 
 /// The IPv4 identification field numbers the frames: 16 bits.
 pub const MAX_FRAMES: usize = 1 << 16;
@@ -160,7 +163,7 @@ pub fn set_ipv4_id(data: &mut [u8], id: u16) -> Result<(), String> {
     }
     header[4..6].copy_from_slice(&id.to_be_bytes());
     header[10..12].copy_from_slice(&[0, 0]);
-    let sum = ipv4_checksum(header);
+    let sum = checksum(&[header]);
     header[10..12].copy_from_slice(&sum.to_be_bytes());
     Ok(())
 }
@@ -178,17 +181,6 @@ pub fn ipv4_src(data: &[u8]) -> Option<Ipv4Addr> {
     let off = ipv4_offset(data)?;
     let h = data.get(off..off + 20)?;
     (h[0] >> 4 == 4).then(|| Ipv4Addr::new(h[12], h[13], h[14], h[15]))
-}
-
-fn ipv4_checksum(header: &[u8]) -> u16 {
-    let mut sum: u32 = header
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 /// The gap before each frame: the capture's, capped.
@@ -368,7 +360,7 @@ fn rewrite_macs(frame: &mut [u8], src: Option<[u8; 6]>, dst: Option<[u8; 6]>) {
 }
 
 /// `aa:bb:cc:dd:ee:ff`.
-pub use crate::kernel::device::parse_mac;
+pub use alexa::kernel::device::parse_mac;
 
 /// An AF_PACKET socket bound to one interface (of the calling thread's
 /// network namespace).
@@ -593,7 +585,7 @@ pub fn per_class(frames: &[ReplayFrame], sent: &Sent) -> [u64; alexa_common::NUM
 /// One CSV line per frame sent: what a receiver's counts are joined with.
 pub fn write_record(path: &Path, frames: &[ReplayFrame], sent: &Sent) -> Result<()> {
     use std::io::Write as _;
-    let mut file = crate::util::atomic_file::AtomicFile::create(path)?;
+    let mut file = alexa::util::atomic_file::AtomicFile::create(path)?;
     let w = file.writer();
     writeln!(
         w,
@@ -666,7 +658,7 @@ mod tests {
         set_ipv4_id(&mut f, 0).unwrap();
         assert_eq!(&f[24..26], &[0xb8, 0x61], "same id, same checksum");
         set_ipv4_id(&mut f, 0xbeef).unwrap();
-        assert_eq!(ipv4_checksum(&f[14..34]), 0, "a valid header sums to 0");
+        assert_eq!(checksum(&[&f[14..34]]), 0, "a valid header sums to 0");
         let src = Ipv4Addr::new(192, 168, 0, 1);
         assert_eq!(ipv4_src(&f), Some(src));
         assert_eq!(ipv4_id_from(&f, src), Some(0xbeef));
