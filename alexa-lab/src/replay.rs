@@ -371,45 +371,10 @@ pub struct PacketSocket {
 impl PacketSocket {
     /// `protocol` 0 sends only; `ETH_P_ALL` receives every frame.
     pub fn open(iface: &str, protocol: u16) -> Result<Self> {
-        use std::os::fd::FromRawFd;
-        let name = std::ffi::CString::new(iface).context("interface name")?;
-        // SAFETY: a NUL-terminated name.
-        let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) };
-        if ifindex == 0 {
-            bail!("no interface {iface} in this network namespace");
-        }
-        let proto = protocol.to_be();
-        // SAFETY: plain socket call.
-        let raw = unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, i32::from(proto)) };
-        if raw < 0 {
-            bail!(
-                "cannot open a packet socket: {} (root needed)",
-                std::io::Error::last_os_error()
-            );
-        }
-        // SAFETY: a fresh descriptor we own.
-        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
-        // SAFETY: sockaddr_ll is plain data; zero is a valid start.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = proto;
-        sll.sll_ifindex = ifindex as i32;
-        let s = PacketSocket { fd };
-        // SAFETY: a valid sockaddr_ll of the size given.
-        let rc = unsafe {
-            libc::bind(
-                s.raw(),
-                &sll as *const libc::sockaddr_ll as *const libc::sockaddr,
-                std::mem::size_of::<libc::sockaddr_ll>() as u32,
-            )
-        };
-        if rc != 0 {
-            bail!(
-                "cannot bind a packet socket to {iface}: {}",
-                std::io::Error::last_os_error()
-            );
-        }
-        Ok(s)
+        let (fd, _) = crate::wire::bind_here(iface, protocol).map_err(|e| {
+            anyhow::anyhow!("cannot open a packet socket on {iface}: {e} (root needed)")
+        })?;
+        Ok(PacketSocket { fd })
     }
 
     fn raw(&self) -> i32 {

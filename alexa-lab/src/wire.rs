@@ -97,13 +97,21 @@ impl PacketSocket {
 /// nothing, a socket that only sends). Returns it with the ifindex.
 pub fn bind(ns: &Netns, iface: &str, protocol: u16) -> io::Result<(OwnedFd, i32)> {
     let _inside = ns.enter();
+    bind_here(iface, protocol).map_err(|e| {
+        let msg = format!("{e} (in {})", ns.name);
+        io::Error::new(e.kind(), msg)
+    })
+}
+
+/// [`bind`] in the calling thread's own network namespace.
+pub fn bind_here(iface: &str, protocol: u16) -> io::Result<(OwnedFd, i32)> {
     let name = std::ffi::CString::new(iface)?;
     // SAFETY: a valid NUL-terminated name.
     let ifindex = unsafe { libc::if_nametoindex(name.as_ptr()) } as i32;
     if ifindex <= 0 {
         return Err(io::Error::new(
             io::ErrorKind::NotFound,
-            format!("no interface {iface} in {}", ns.name),
+            format!("no interface {iface} in this network namespace"),
         ));
     }
     // SAFETY: plain socket(2); the fd is owned below.
