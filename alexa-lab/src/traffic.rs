@@ -78,7 +78,7 @@ impl SegmentSink {
         let proc = Running::spawn(
             Command::new("ip")
                 .args(["netns", "exec", &ns.name, "python3"])
-                .arg(crate::python("segment_sink.py"))
+                .arg(crate::files::python("segment_sink.py"))
                 .arg(file)
                 .args(ports.iter().map(u16::to_string)),
         );
@@ -131,7 +131,7 @@ pub fn segments_script(
 ) -> String {
     format!(
         "python3 '{}' flow '{}' {dst} {sport} {dport} {len} {count} {gap_ms}",
-        crate::python("segments.py").display(),
+        crate::files::python("segments.py").display(),
         src.unwrap_or("")
     )
 }
@@ -140,7 +140,7 @@ pub fn segments_script(
 /// bytes) to 50 ports of `dst`, one flow per port, for `seconds`.
 pub fn varied_segments_args(dst: &str, seconds: u32) -> Vec<String> {
     vec![
-        crate::python("segments.py").display().to_string(),
+        crate::files::python("segments.py").display().to_string(),
         "varied".into(),
         dst.into(),
         seconds.to_string(),

@@ -375,7 +375,7 @@ fn broken_model_changes_nothing_and_control_socket_is_root_only() {
         let req = serde_json::json!({"cmd": "model_load", "path": broken}).to_string();
         let answer = bed.gw.exec(&format!(
             "python3 '{}' '{}' '{req}'",
-            alexa_lab::python("control_request.py").display(),
+            alexa_lab::files::python("control_request.py").display(),
             bed.agent.socket.display(),
         ));
         let answer: Value = serde_json::from_slice(&answer.stdout).expect("agent answer");
@@ -390,7 +390,7 @@ fn broken_model_changes_nothing_and_control_socket_is_root_only() {
         );
     }
     // A valid model does load.
-    let shipped = alexa_lab::SHIPPED_MODEL;
+    let shipped = alexa_lab::files::SHIPPED_MODEL;
     let out = bed.agent.ctl(&["model", "load", shipped]);
     assert!(
         out.status.success(),

@@ -49,7 +49,7 @@ fn run_logs_live_device_traffic() {
         "openssl s_server -quiet -accept 4433 -naccept 1 -cert {d}/cert.pem -key {d}/key.pem >/dev/null 2>&1 &
          python3 '{py}' ; wait",
         d = dir.display(),
-        py = alexa_lab::python("live_servers.py").display()
+        py = alexa_lab::files::python("live_servers.py").display()
     )));
 
     let mut agent = Agent::new("live", &gw);
@@ -62,7 +62,7 @@ fn run_logs_live_device_traffic() {
             "--device",
             "fd77::2",
             "--model",
-            alexa_lab::SHIPPED_MODEL,
+            alexa_lab::files::SHIPPED_MODEL,
         ],
     );
     assert!(
@@ -73,7 +73,7 @@ fn run_logs_live_device_traffic() {
 
     dev.exec(&format!(
         "python3 '{}' 10.77.0.1 fd77::1",
-        alexa_lab::python("live_client.py").display()
+        alexa_lab::files::python("live_client.py").display()
     ));
     dev.exec("echo ping | timeout 10 openssl s_client -connect 10.77.0.1:4433 -quiet >/dev/null 2>&1 || true");
 

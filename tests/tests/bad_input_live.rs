@@ -138,7 +138,12 @@ fn a_running_agent_is_left_unchanged() {
     let mut agent = Agent::new("bad", &gw);
     agent.start(
         "bgw0",
-        &["--device", "10.78.0.2", "--model", alexa_lab::SHIPPED_MODEL],
+        &[
+            "--device",
+            "10.78.0.2",
+            "--model",
+            alexa_lab::files::SHIPPED_MODEL,
+        ],
     );
     let log = agent.log.clone();
     assert!(
@@ -149,7 +154,7 @@ fn a_running_agent_is_left_unchanged() {
     let send = |port: u16| {
         dev.exec(&format!(
             "python3 '{}' 10.78.0.1 {port} 7",
-            alexa_lab::python("udp_send.py").display()
+            alexa_lab::files::python("udp_send.py").display()
         ));
     };
     let logged = |port: u16| {

@@ -41,7 +41,7 @@ const VOICE: &str = concat!(
 
 /// The simulated day is judged with the simulator's model (models/README.md).
 fn model() -> String {
-    alexa_lab::SIM_MODEL.to_owned()
+    alexa_lab::files::SIM_MODEL.to_owned()
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -279,7 +279,12 @@ fn real_run(tag: &str, microphone: bool, quarantine: bool) -> (Outcome, Session)
         microphone,
         &dir.join("session"),
     );
-    let mut args = vec!["--mode", "enforce", "--model", alexa_lab::SHIPPED_MODEL];
+    let mut args = vec![
+        "--mode",
+        "enforce",
+        "--model",
+        alexa_lab::files::SHIPPED_MODEL,
+    ];
     if !quarantine {
         args.extend(["--quarantine", "0,0,0"]);
     }

@@ -72,7 +72,7 @@ fn device_followed_by_mac_silence_reported_changes_survive_restart() {
              [devices]\n\
              kitchen = \"{mac}\"\n\
              den = \"10.79.0.99\"\n",
-            model = std::fs::canonicalize(alexa_lab::SHIPPED_MODEL)
+            model = std::fs::canonicalize(alexa_lab::files::SHIPPED_MODEL)
                 .unwrap()
                 .display()
         ),
@@ -134,7 +134,7 @@ fn device_followed_by_mac_silence_reported_changes_survive_restart() {
     dev.exec(&segments_script(None, "10.79.0.1", 40101, 443, 200, 5, 20));
     dev.exec(&format!(
         "python3 '{}' fd79::1 9",
-        alexa_lab::python("tcp_connect.py").display()
+        alexa_lab::files::python("tcp_connect.py").display()
     ));
     assert!(
         wait_for(Duration::from_secs(10), || {
@@ -193,7 +193,7 @@ fn device_followed_by_mac_silence_reported_changes_survive_restart() {
         .ctl(&["policy", "set", "justified=drop"])
         .status
         .success());
-    let sim = std::fs::canonicalize(alexa_lab::SIM_MODEL).unwrap();
+    let sim = std::fs::canonicalize(alexa_lab::files::SIM_MODEL).unwrap();
     let out = agent.ctl(&["model", "load", sim.to_str().unwrap()]);
     assert!(out.status.success(), "{out:?}");
     let text = std::fs::read_to_string(&config).unwrap();

@@ -34,7 +34,7 @@ fn the_gateway_object_holds_the_classifier_and_no_lab_program() {
 
 #[test]
 fn the_lab_object_holds_the_reference_programs_only() {
-    let lab = programs("the lab's object", alexa_lab::LAB_OBJECT);
+    let lab = programs("the lab's object", alexa_lab::files::LAB_OBJECT);
     let want: BTreeSet<String> = [BARE, PARSE, SINK].map(str::to_owned).into();
     assert_eq!(lab, want);
 }

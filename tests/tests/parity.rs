@@ -142,8 +142,9 @@ fn real_voice_command_captures() {
     let Some(captures) = alexa_lab::real::voice_captures() else {
         return;
     };
-    let model = alexa::offline::model::file::load(std::path::Path::new(alexa_lab::SHIPPED_MODEL))
-        .expect("shipped model");
+    let model =
+        alexa::offline::model::file::load(std::path::Path::new(alexa_lab::files::SHIPPED_MODEL))
+            .expect("shipped model");
     // Frame numbers stay readable in a failure: file index × 10^6 + frame.
     let frames = captures.iter().enumerate().flat_map(|(i, p)| {
         parity::capture_frames(p)

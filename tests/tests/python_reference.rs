@@ -22,7 +22,7 @@ const PYTHON: &str = "/usr/bin/python3";
 /// Whether the Python side and tshark can run; in CI they must.
 fn tools() -> bool {
     let ok = Command::new(PYTHON)
-        .arg(alexa_lab::python("stack.py"))
+        .arg(alexa_lab::files::python("stack.py"))
         .status()
         .is_ok_and(|s| s.success())
         && Command::new("tshark")
@@ -54,7 +54,7 @@ fn the_shipped_tree_in_scikit_learn_predicts_every_published_row_as_alexa_does()
     let Some(data) = alexa_lab::real::data_dir() else {
         return;
     };
-    let model = alexa::offline::model::load(Path::new(alexa_lab::SHIPPED_MODEL)).unwrap();
+    let model = alexa::offline::model::load(Path::new(alexa_lab::files::SHIPPED_MODEL)).unwrap();
     let mut rows = Vec::new();
     for context in std::fs::read_dir(data.join("paper-dataset")).unwrap() {
         for f in std::fs::read_dir(context.unwrap().path()).unwrap() {
@@ -78,8 +78,8 @@ fn the_shipped_tree_in_scikit_learn_predicts_every_published_row_as_alexa_does()
     drop(out);
     let predictions = dir.join("predicted.u8");
     let run = Command::new(PYTHON)
-        .arg(alexa_lab::python("tree_bench.py"))
-        .arg(alexa_lab::SHIPPED_MODEL)
+        .arg(alexa_lab::files::python("tree_bench.py"))
+        .arg(alexa_lab::files::SHIPPED_MODEL)
         .arg(&input)
         .arg(&predictions)
         .arg("1")
@@ -135,16 +135,16 @@ fn the_python_pipeline_classifies_a_real_capture_as_alexa_classify_does() {
     let ours = out.join("alexa.csv");
     let theirs = out.join("python.csv");
     // What `alexa classify CAPTURE --model echo.json --device IP -o OUT` runs.
-    let model = alexa::offline::model::load(Path::new(alexa_lab::SHIPPED_MODEL)).unwrap();
+    let model = alexa::offline::model::load(Path::new(alexa_lab::files::SHIPPED_MODEL)).unwrap();
     let echo: alexa::kernel::device::Device = alexa_lab::real::VOICE_ECHO_IP.parse().unwrap();
     let devices = Some([echo.key()].into_iter().collect());
     alexa::offline::model::classify_capture(&model, &capture, devices, true, None, &ours).unwrap();
     let run = Command::new(PYTHON)
-        .arg(alexa_lab::python("pipeline.py"))
+        .arg(alexa_lab::files::python("pipeline.py"))
         .arg(&capture)
         .arg(alexa_lab::real::VOICE_ECHO_IP)
         .arg(&theirs)
-        .args(["--model", alexa_lab::SHIPPED_MODEL])
+        .args(["--model", alexa_lab::files::SHIPPED_MODEL])
         .output()
         .unwrap();
     assert!(

@@ -56,8 +56,8 @@ fn frames(capture: &str) -> Option<u64> {
 fn send_traffic(dev: &Netns) {
     dev.exec(&format!(
         "python3 '{}' 10.78.0.1 5353 10 40 20 && python3 '{}' 10.78.0.1 8080",
-        alexa_lab::python("udp_send.py").display(),
-        alexa_lab::python("tcp_connect.py").display()
+        alexa_lab::files::python("udp_send.py").display(),
+        alexa_lab::files::python("tcp_connect.py").display()
     ));
 }
 
@@ -83,7 +83,12 @@ fn top_shows_the_live_agent_in_80x24() {
     let mut agent = Agent::new("top", &gw);
     agent.start(
         "gw0",
-        &["--device", "10.78.0.2", "--model", alexa_lab::SHIPPED_MODEL],
+        &[
+            "--device",
+            "10.78.0.2",
+            "--model",
+            alexa_lab::files::SHIPPED_MODEL,
+        ],
     );
     let socket = agent.socket.clone();
     let status = alexa::control::fetch_status(&socket).unwrap();

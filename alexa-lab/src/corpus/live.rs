@@ -143,7 +143,7 @@ impl Lab {
     }
 
     fn peer(&self, ns: &Netns, args: &[&str], what: &str) -> Result<Bg> {
-        let script = crate::python("corpus_peer.py");
+        let script = crate::files::python("corpus_peer.py");
         let mut all = vec!["python3", script.to_str().context("python path")?];
         all.extend_from_slice(args);
         Bg::spawn(ns, &all, what)

@@ -10,22 +10,29 @@
 //! usage: demo --alexa BIN --model MODEL.json --out DIR [--seed N]
 //!        [--scale X] [--gap-cap-ms N] [--real CAPTURE --real-model MODEL.json]
 
+mod config;
+mod report;
+mod view;
+
+use config::{Args, RealAttempt, RealRun};
+
+use report::{files, real_summary, summary, write_frames};
+use view::LiveView;
+
 use std::{
-    io::{IsTerminal as _, Write as _},
     path::{Path, PathBuf},
     sync::{
         atomic::{AtomicBool, Ordering},
         Arc, LazyLock,
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use alexa::offline::labelling::AppClass;
-use alexa_common::Class;
 use alexa_lab::{
     agent::Agent,
     real::VOICE_ECHO_MAC,
-    session::{self, Joiner, LogTail, Outcome, Session, SessionConfig},
+    session::{self, Outcome, Session, SessionConfig},
     testbed::{self, Testbed},
 };
 use anyhow::{bail, Context as _, Result};
@@ -35,16 +42,6 @@ const PIN_DIR: &str = "/sys/fs/bpf/alexa-demo";
 
 /// Set by SIGINT or SIGTERM: the demo stops, tears down and exits 130.
 static STOP: LazyLock<Arc<AtomicBool>> = LazyLock::new(Default::default);
-
-struct Args {
-    alexa: PathBuf,
-    model: PathBuf,
-    out: PathBuf,
-    config: SessionConfig,
-    /// A real Echo's capture (of the voice-command Echo, by its MAC) to
-    /// replay after the simulated day, and the model to judge it with.
-    real: Option<(PathBuf, PathBuf)>,
-}
 
 fn args() -> Result<Args> {
     let usage = "usage: demo --alexa BIN --model MODEL.json --out DIR [--seed N] [--scale X] [--gap-cap-ms N] [--real CAPTURE --real-model MODEL.json | --no-real]";
@@ -256,21 +253,6 @@ fn run() -> Result<bool> {
     Ok(ok && !interrupted)
 }
 
-/// One replay of the real capture through the gateway.
-struct RealRun {
-    microphone: bool,
-    session: Session,
-    run: session::Run,
-    outcome: Outcome,
-    dir: PathBuf,
-}
-
-/// What [`real_run`] started, and what it found unless interrupted.
-struct RealAttempt {
-    agent_pid: Option<u32>,
-    done: Option<RealRun>,
-}
-
 /// The real capture through the gateway once, with a fresh agent (the last
 /// one detached first, so no flow state or quarantine carries over)
 /// enforcing `model` on the Echo named by its MAC. Muted, the application
@@ -407,383 +389,4 @@ fn header(a: &Args, sim: &Session, planned: Duration, status: &serde_json::Value
         planned = planned.as_secs_f64(),
         cap = a.config.gap_cap.as_millis(),
     );
-}
-
-/// The scrolling table of the kernel's non-pass verdicts, as the agent logs
-/// them, with a progress line under it.
-struct LiveView<'a> {
-    sim: &'a Session,
-    tail: LogTail,
-    joiner: Joiner,
-    started: Instant,
-    context: Option<String>,
-    dropped: u64,
-    alerted: u64,
-    passed: u64,
-    terminal: bool,
-    last_pct: u64,
-}
-
-impl<'a> LiveView<'a> {
-    fn new(sim: &'a Session, log: &Path) -> Self {
-        eprintln!(
-            "{:>6} {:<3} {:<13} {:<13} {:<6} {:<21} {:>5}",
-            "time", "mic", "label", "kernel says", "action", "destination", "bytes"
-        );
-        LiveView {
-            sim,
-            tail: LogTail::new(log),
-            joiner: Joiner::new(&sim.frames),
-            started: Instant::now(),
-            context: None,
-            dropped: 0,
-            alerted: 0,
-            passed: 0,
-            terminal: std::io::stderr().is_terminal(),
-            last_pct: 0,
-        }
-    }
-
-    fn tick(&mut self, sent: usize, planned: Duration) {
-        let mut rows = Vec::new();
-        for line in self.tail.read() {
-            let Some(i) = self.joiner.feed(&line) else {
-                continue;
-            };
-            let f = &self.sim.frames[i as usize];
-            let ctx = &self.sim.contexts[i as usize];
-            if self.context.as_ref() != Some(ctx) {
-                self.context = Some(ctx.clone());
-                rows.push(format!(
-                    "──── {ctx}: microphone {} ────",
-                    if f.microphone { "on" } else { "muted" }
-                ));
-            }
-            let v = self.joiner.verdicts[i as usize]
-                .as_ref()
-                .expect("just joined");
-            match v.action.as_str() {
-                "drop" => self.dropped += 1,
-                "alert" => self.alerted += 1,
-                _ => {
-                    self.passed += 1;
-                    continue;
-                }
-            }
-            let action = match (v.action.as_str(), v.quarantine) {
-                ("drop", true) => "DROP*",
-                ("drop", false) => "DROP",
-                (a, _) => a,
-            };
-            rows.push(format!(
-                "{:>5.1}s {:<3} {:<13} {:<13} {:<6} {:<21} {:>5}",
-                self.started.elapsed().as_secs_f64(),
-                if f.microphone { "on" } else { "off" },
-                session::name(f.class),
-                session::name(v.class),
-                action,
-                format!("{}:{}", f.key.dst, f.key.dstport),
-                f.key.length
-            ));
-        }
-        let total = self.sim.frames.len();
-        let pct = (sent * 100).checked_div(total).unwrap_or(100) as u64;
-        let left = planned.saturating_sub(self.started.elapsed()).as_secs();
-        let status = format!(
-            "{pct:3}% {sent}/{total} · {left} s left · dropped {} · alerted {}",
-            self.dropped, self.alerted
-        );
-        let mut err = std::io::stderr().lock();
-        if self.terminal {
-            let width = 20;
-            let full = (pct as usize * width / 100).min(width);
-            let bar = format!("[{}{}]", "█".repeat(full), "░".repeat(width - full));
-            let _ = write!(err, "\r\x1b[2K");
-            for r in rows {
-                let _ = writeln!(err, "{r}");
-            }
-            let _ = write!(err, "{bar} {status}");
-        } else {
-            for r in rows {
-                let _ = writeln!(err, "{r}");
-            }
-            if pct >= self.last_pct + 10 {
-                self.last_pct = pct / 10 * 10;
-                let _ = writeln!(err, "{status}");
-            }
-        }
-        let _ = err.flush();
-    }
-
-    fn finish(&mut self) {
-        if self.terminal {
-            eprintln!();
-        }
-    }
-}
-
-/// One line per frame: label, verdict, fate.
-fn write_frames(path: &Path, sim: &Session, run: &session::Run, o: &Outcome) -> Result<()> {
-    let mut w = std::io::BufWriter::new(
-        std::fs::File::create(path)
-            .with_context(|| format!("{}: cannot create", path.display()))?,
-    );
-    writeln!(
-        w,
-        "index,frame,context,microphone,label,kernel_class,action,quarantine,dst,dstport,length,cloud_bound,received,sent_s"
-    )?;
-    for s in &run.sent.frames {
-        let i = s.index as usize;
-        let f = &sim.frames[i];
-        let v = o.verdicts[i].as_ref();
-        writeln!(
-            w,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{:.6}",
-            f.index,
-            f.frame,
-            sim.contexts[i],
-            u8::from(f.microphone),
-            session::name(f.class),
-            v.map_or("", |v| session::name(v.class)),
-            v.map_or("", |v| v.action.as_str()),
-            v.is_some_and(|v| v.quarantine) as u8,
-            f.key.dst,
-            f.key.dstport,
-            f.key.length,
-            testbed::cloud_bound(f.key.dst) as u8,
-            run.arrivals.by_id[i],
-            s.at.as_secs_f64()
-        )?;
-    }
-    w.flush()?;
-    Ok(())
-}
-
-fn summary(a: &Args, sim: &Session, run: &session::Run, o: &Outcome) -> String {
-    use std::fmt::Write as _;
-    let t = &o.total;
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "\nSummary: {} frames sent by the Echo in {:.1} s ({:.0} simulated seconds; seed {}, scale {}, gaps capped at {} ms)\n",
-        t.sent,
-        run.sent.elapsed.as_secs_f64(),
-        sim.seconds,
-        a.config.seed,
-        a.config.scale,
-        a.config.gap_cap.as_millis()
-    );
-    s.push_str(&o.table());
-    let _ = writeln!(
-        s,
-        "\npacing: the latest frame left {} µs after its time ({}); microphone switched through the control socket {} times",
-        run.sent.max_late().as_micros(),
-        if run.sent.realtime {
-            "sender under SCHED_FIFO"
-        } else {
-            "sender not real-time scheduled"
-        },
-        run.sent.mic_changes.len()
-    );
-    let _ = writeln!(
-        s,
-        "cloud side: received {} = {} sent to the cloud − {} dropped by the gateway{}",
-        t.received,
-        t.cloud_bound,
-        t.cloud_bound_dropped,
-        if o.dropped_but_arrived.is_empty() && o.consistent() {
-            "; not one dropped frame reached it"
-        } else {
-            ""
-        }
-    );
-    if !o.consistent() {
-        let _ = writeln!(
-            s,
-            "INCONSISTENT: {} dropped frames arrived, {} passed frames missing, {} unexpected arrivals, {} frames without a verdict, {} unmatched log lines, {} frames lost by the counter",
-            o.dropped_but_arrived.len(),
-            o.passed_but_missing.len(),
-            o.unexpected_arrivals.len(),
-            o.unclassified.len(),
-            o.unmatched_lines,
-            o.socket_drops
-        );
-    }
-    let (nj_dropped, nj) = o.dropped_of(Class::NotJustified);
-    let (exp_dropped, exp) = o.dropped_of(Class::Expected);
-    let _ = writeln!(
-        s,
-        "hidden uploads (not_justified, microphone muted): {} of {} packets blocked",
-        o.hidden.1, o.hidden.0
-    );
-    let _ = writeln!(
-        s,
-        "all not_justified: {nj_dropped} of {nj} dropped ({:.1}%); expected: {exp_dropped} of {exp} dropped",
-        100.0 * nj_dropped as f64 / nj.max(1) as f64
-    );
-    if !o.confusion.is_empty() {
-        let _ = writeln!(
-            s,
-            "the classifier disagreed with the labels on: {}",
-            o.confusion_line()
-        );
-        let _ = writeln!(
-            s,
-            "  (heartbeats, labelled syn, are known by their 30 s period, which the gap cap removes: docs/demo.md)"
-        );
-    }
-    let _ = writeln!(
-        s,
-        "LAN-local frames (DNS to the gateway, the Fire Stick, multicast) never leave the house: not in the cloud equation."
-    );
-    s
-}
-
-/// The real runs beside the simulated day: per labelled class, sent,
-/// passed (forwarded, alerts included) and dropped; then the verdicts.
-fn real_summary(
-    capture: &Path,
-    model: &Path,
-    sim: &Session,
-    day: &Outcome,
-    on: &RealRun,
-    muted: &RealRun,
-) -> String {
-    use std::fmt::Write as _;
-    let name = |p: &Path| {
-        p.file_name().map_or_else(
-            || p.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        )
-    };
-    let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "\nA real Echo: {} ({} frames from {VOICE_ECHO_MAC} over {:.0} s, five voice commands, October 2018; MIT, tests/fixtures/voice-commands/NOTICE.md),\n\
-         replayed twice in {:.1} s and {:.1} s (gaps capped as above) with the agent enforcing {} on the Echo's MAC.\n\
-         Labels by the published rules (alexa label): application data `expected` with the microphone on, `not_justified` muted.\n",
-        name(capture),
-        on.session.frames.len(),
-        on.session.seconds,
-        on.run.sent.elapsed.as_secs_f64(),
-        muted.run.sent.elapsed.as_secs_f64(),
-        name(model),
-    );
-    let cols = [
-        (format!("simulated day ({})", sim.frames.len()), day),
-        ("real, microphone on".to_owned(), &on.outcome),
-        ("real, muted".to_owned(), &muted.outcome),
-    ];
-    let mut titles = format!("{:<14}", "");
-    for (title, _) in &cols {
-        let _ = write!(titles, "  {title:^23}");
-    }
-    let _ = writeln!(s, "{}", titles.trim_end());
-    s.push_str(&format!("{:<14}", "class (label)"));
-    for _ in &cols {
-        let _ = write!(s, "  {:>7} {:>7} {:>7}", "sent", "passed", "dropped");
-    }
-    s.push('\n');
-    let rows = alexa_common::CLASS_NAMES
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (*n, cols.iter().map(|(_, o)| &o.rows[i]).collect::<Vec<_>>()))
-        .chain(std::iter::once((
-            "total",
-            cols.iter().map(|(_, o)| &o.total).collect(),
-        )));
-    for (class, rs) in rows {
-        let _ = write!(s, "{class:<14}");
-        for r in rs {
-            let _ = write!(
-                s,
-                "  {:>7} {:>7} {:>7}",
-                r.sent,
-                r.passed + r.alerted,
-                r.dropped
-            );
-        }
-        s.push('\n');
-    }
-    let _ = writeln!(
-        s,
-        "(passed: forwarded to the cloud, alerts included; the day's labels are the simulator's)\n"
-    );
-    let t = &on.outcome.total;
-    let _ = writeln!(
-        s,
-        "microphone on: {} of {} packets dropped",
-        t.dropped, t.sent
-    );
-    let (k, u) = muted.outcome.dropped_of(Class::NotJustified);
-    let _ = writeln!(s, "muted: {k} of {u} uploads dropped");
-    let (net_dropped, net) = [Class::Handshake, Class::Ack, Class::Syn, Class::Retransmit]
-        .into_iter()
-        .map(|c| muted.outcome.dropped_of(c))
-        .fold((0, 0), |(d, n), (a, b)| (d + a, n + b));
-    let _ = writeln!(
-        s,
-        "muted: {net_dropped} of {net} handshake/ack/syn/retransmit packets dropped"
-    );
-    for r in [on, muted] {
-        let t = &r.outcome.total;
-        let _ = writeln!(
-            s,
-            "cloud side, {}: received {} = {} sent to the cloud − {} dropped by the gateway{}",
-            if r.microphone {
-                "microphone on"
-            } else {
-                "muted"
-            },
-            t.received,
-            t.cloud_bound,
-            t.cloud_bound_dropped,
-            if r.outcome.consistent() {
-                "; not one dropped frame reached it"
-            } else {
-                "; INCONSISTENT (see frames.csv)"
-            }
-        );
-    }
-    for r in [on, muted] {
-        if !r.outcome.confusion.is_empty() {
-            let _ = writeln!(
-                s,
-                "{}: the classifier disagreed with the labels on: {}",
-                if r.microphone {
-                    "microphone on"
-                } else {
-                    "muted"
-                },
-                r.outcome.confusion_line()
-            );
-        }
-    }
-    s
-}
-
-/// Where the results are.
-fn files(out: &Path, real: &[RealRun]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::new();
-    let _ = writeln!(s, "\nwritten to {}:", out.display());
-    for (what, p) in [
-        ("verdict log      ", out.join("verdicts.jsonl")),
-        ("metrics snapshot ", out.join("metrics.txt")),
-        ("evidence (pcapng)", out.join("evidence.pcapng")),
-        ("per-frame join   ", out.join("frames.csv")),
-        ("simulated session", out.join("sim")),
-        ("agent's messages ", out.join("agent.stderr")),
-    ] {
-        let _ = writeln!(s, "  {what} {}", p.display());
-    }
-    for r in real {
-        let _ = writeln!(
-            s,
-            "  real, {:<11} {} (labels.csv, verdicts.jsonl, evidence.pcapng, frames.csv, agent.stderr)",
-            if r.microphone { "mic on" } else { "muted" },
-            r.dir.display()
-        );
-    }
-    s
 }
