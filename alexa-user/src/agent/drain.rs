@@ -1,6 +1,7 @@
 //! The event loop's work: draining the ring buffer in batches into the log,
 //! the evidence capture and the agent's tallies.
 
+use super::state::class_label;
 use super::*;
 
 /// Where events go: the log, the evidence capture, the agent's tallies.
@@ -126,4 +127,93 @@ pub(super) fn drain(
         }
     }
     Ok((taken == DRAIN_BATCH, taken > 0))
+}
+
+/// Reads the ring buffer until SIGTERM or SIGINT: woken by the kernel, or
+/// polling on its own while events keep coming (`pacer`); then what the
+/// ring still holds. Returns how many items had the wrong size.
+pub(super) async fn serve(
+    agent: &Arc<Agent>,
+    ring: aya::maps::RingBuf<aya::maps::MapData>,
+    polling: aya::maps::Array<aya::maps::MapData, u64>,
+    opts: &RunOptions,
+    log: &mut log::VerdictLog,
+) -> Result<u64> {
+    // SAFETY: the ring buffer owns its map fd, which stays open and the same
+    // for as long as the AsyncFd owns the ring buffer.
+    let mut ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
+        .map_err(|e| anyhow::anyhow!("cannot poll the ring buffer: {e}"))?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sink = Sink {
+        log,
+        evidence: opts.evidence.clone().map(|p| {
+            evidence::EvidenceFiles::new(
+                p,
+                opts.iface.clone(),
+                opts.evidence_max_bytes,
+                opts.evidence_keep,
+            )
+        }),
+        meta: LineMeta::new(
+            &opts.iface,
+            opts.devices.iter().map(|d| d.name.clone()).collect(),
+        ),
+        log_acks: opts.log_acks,
+        acks_seen: 0,
+        bad_items: 0,
+    };
+    let mut pacer = pacer::Pacer::announcing(Some(polling))?;
+    let mut silence_check = tokio::time::interval(std::time::Duration::from_secs(5));
+    // Events queued while no agent ran come first; the kernel may have woken
+    // nobody for the last of them.
+    let (mut more, _) = drain(ring.get_mut(), &mut sink, agent)?;
+    pacer.woken()?;
+    loop {
+        if more {
+            // A flood outruns the drain: the control socket, the HTTP
+            // servers and the signals get their turn between batches. The
+            // ring stays readable throughout, so the select below alone
+            // would go on draining and never hand the thread over.
+            tokio::task::yield_now().await;
+        }
+        tokio::select! {
+            _ = sigint.recv() => break,
+            _ = sigterm.recv() => break,
+            guard = ring.readable_mut() => {
+                let mut guard = guard?;
+                (more, _) = drain(guard.get_inner_mut(), &mut sink, agent)?;
+                guard.clear_ready();
+                pacer.woken()?;
+            }
+            _ = silence_check.tick() => agent.check_silence(),
+            tick = pacer.tick(), if pacer.active() => {
+                tick?;
+                let found;
+                (more, found) = drain(ring.get_mut(), &mut sink, agent)?;
+                // Events keep coming: keep polling, and keep the kernel
+                // from waking the agent meanwhile (`pacer`).
+                if found && pacer.active() {
+                    pacer.woken()?;
+                }
+            }
+            _ = std::future::ready(()), if more => {
+                (more, _) = drain(ring.get_mut(), &mut sink, agent)?;
+            }
+        }
+    }
+    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
+    // What the ring held when the agent was asked to stop (43,700 events at
+    // most), not a flood that never ends.
+    let whole_ring = alexa_common::maps::RINGBUF_BYTES as u64
+        / (alexa_common::event::EVENT_HEAD_SIZE as u64 + 8);
+    for _ in 0..whole_ring.div_ceil(DRAIN_BATCH) {
+        if !drain(ring.get_mut(), &mut sink, agent)?.0 {
+            break;
+        }
+    }
+    if let Some(e) = sink.evidence.as_mut() {
+        e.flush()?;
+    }
+    Ok(sink.bad_items)
 }

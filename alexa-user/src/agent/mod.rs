@@ -48,10 +48,8 @@ use crate::{
     util::net::ip_from_mapped,
 };
 
-use drain::{Sink, DRAIN_BATCH};
 pub use line::{log_line, LineMeta};
 pub use state::Agent;
-use state::{class_label, DeviceSeen, Info};
 
 pub const DEFAULT_PIN_DIR: &str = alexa_common::install::PIN_DIR;
 
@@ -146,6 +144,78 @@ impl Drop for FreshPins {
 }
 
 pub async fn run(opts: RunOptions) -> Result<()> {
+    preflight(&opts)?;
+    // Validate everything given before anything reaches the kernel.
+    let model = opts.model.as_ref().map(ModelSource::load).transpose()?;
+    // Everything that can fail on bad input fails here, before the kernel
+    // is touched: a refused start leaves no program attached, nothing pinned.
+    let listeners = Listeners::bind(&opts).await?;
+    let _socket_file = SocketFile(opts.control_socket.clone());
+    let mut log = log::VerdictLog::open(opts.log.as_deref(), opts.log_max_bytes, opts.log_keep)?;
+    check_evidence_dir(&opts)?;
+
+    // A refused first start takes its fresh pins away again.
+    let mut fresh = FreshPins { dir: None };
+    let started = start_probe(&opts, model.as_ref(), &mut fresh)?;
+    // Before any server starts or any thread exists: all inherit this.
+    privileges::drop_privileges()?;
+    fresh.dir = None;
+
+    let (config, version) = (started.config, started.version);
+    let agent = Arc::new(Agent::new(
+        started.probe,
+        &opts,
+        started.attached.mode,
+        listeners.api_token,
+    ));
+    let metrics_at = listeners
+        .metrics
+        .map(|l| http::serve_metrics(l, agent.clone()));
+    let api_at = listeners.api.map(|l| http::serve_api(l, agent.clone()));
+    tokio::spawn(socket::serve(listeners.control, agent.clone()));
+    agent.note(started_note(
+        &opts,
+        &started.attached,
+        &config,
+        version,
+        metrics_at,
+        api_at,
+    ));
+    // systemd (Type=notify): started means attached and answering.
+    let _ = sd_notify::notify(
+        false,
+        &[
+            sd_notify::NotifyState::Ready,
+            sd_notify::NotifyState::Status(&format!("{} on {}", config.mode().name(), opts.iface)),
+        ],
+    );
+
+    let bad_items = drain::serve(&agent, started.ring, started.polling, &opts, &mut log).await?;
+    log.finish()?;
+    let c = agent.probe().counters()?;
+    let summary: Vec<String> = counter::NAMES
+        .iter()
+        .zip(c)
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect();
+    agent.note(format!(
+        "stopped; the probe stays attached to {} and {} (pinned in {}; `alexa detach` removes it); {}",
+        opts.iface,
+        if config.mode() == Mode::Enforce { "enforcing" } else { "monitoring" },
+        opts.pin_dir.display(),
+        summary.join(" ")
+    ));
+    if bad_items > 0 {
+        agent.note(format!(
+            "{bad_items} ring-buffer items had the wrong size and were skipped"
+        ));
+    }
+    Ok(())
+}
+
+/// The checks before anything is opened: root, a device, the kernel, the
+/// interface free of other XDP programs, and the options' own sense.
+fn preflight(opts: &RunOptions) -> Result<()> {
     privileges::require_root("alexa run")?;
     if opts.devices.is_empty() {
         bail!("no device given: name the smart speaker's address with --device ADDR");
@@ -153,30 +223,15 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     preflight::check_kernel(&preflight::kernel_release()?)?;
     preflight::require_interface(&opts.iface)?;
     preflight::check_interface_free(&opts.iface, alexa_common::maps::PROGRAM_NAME)?;
-    // Validate everything given before anything reaches the kernel.
-    let model = opts.model.as_ref().map(ModelSource::load).transpose()?;
     if opts.log_acks == 0 {
         bail!("--log-acks must be at least 1 (1 logs every ack)");
     }
-    // Everything that can fail on bad input fails here, before the kernel
-    // is touched: a refused start leaves no program attached, nothing pinned.
-    let listener = socket::bind(&opts.control_socket)?;
-    let _socket_file = SocketFile(opts.control_socket.clone());
-    let metrics_listener = match opts.metrics_addr {
-        Some(a) => Some(http::bind(a, "metrics").await?),
-        None => None,
-    };
-    let api_listener = match opts.api_addr {
-        Some(a) => Some(http::bind(a, "API").await?),
-        None => None,
-    };
-    let api_token = match opts.api_addr {
-        Some(_) => Some(token::load_or_create(&opts.api_token_file)?),
-        None => None,
-    };
-    let mut log = log::VerdictLog::open(opts.log.as_deref(), opts.log_max_bytes, opts.log_keep)?;
+    Ok(())
+}
+
+/// Fail now, not at the first drop, if the evidence's place is unusable.
+fn check_evidence_dir(opts: &RunOptions) -> Result<()> {
     if let Some(p) = &opts.evidence {
-        // Fail now, not at the first drop, if the place is unusable.
         let dir = p
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
@@ -188,13 +243,63 @@ pub async fn run(opts: RunOptions) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
 
+/// What the agent listens on, bound before the kernel is touched.
+struct Listeners {
+    control: tokio::net::UnixListener,
+    metrics: Option<tokio::net::TcpListener>,
+    api: Option<tokio::net::TcpListener>,
+    api_token: Option<String>,
+}
+
+impl Listeners {
+    async fn bind(opts: &RunOptions) -> Result<Self> {
+        let control = socket::bind(&opts.control_socket)?;
+        let metrics = match opts.metrics_addr {
+            Some(a) => Some(http::bind(a, "metrics").await?),
+            None => None,
+        };
+        let api = match opts.api_addr {
+            Some(a) => Some(http::bind(a, "API").await?),
+            None => None,
+        };
+        let api_token = match opts.api_addr {
+            Some(_) => Some(token::load_or_create(&opts.api_token_file)?),
+            None => None,
+        };
+        Ok(Listeners {
+            control,
+            metrics,
+            api,
+            api_token,
+        })
+    }
+}
+
+/// The probe loaded (or adopted from the pins), set up as the options say,
+/// attached, with the ring buffer and the polling map taken out.
+struct Started {
+    probe: Probe,
+    ring: aya::maps::RingBuf<aya::maps::MapData>,
+    polling: aya::maps::Array<aya::maps::MapData, u64>,
+    attached: crate::kernel::Attached,
+    config: alexa_common::maps::Config,
+    version: u32,
+}
+
+fn start_probe(
+    opts: &RunOptions,
+    model: Option<&crate::offline::model::file::Model>,
+    fresh: &mut FreshPins,
+) -> Result<Started> {
     let mut probe = Probe::load_pinned(&opts.pin_dir)?;
     let adopted = probe.is_initialized()?;
     // A refused first start takes its fresh pins away again.
-    let mut fresh = FreshPins {
-        dir: (!adopted).then(|| opts.pin_dir.clone()),
-    };
+    if !adopted {
+        fresh.dir = Some(opts.pin_dir.clone());
+    }
     if !adopted {
         probe.initialize()?;
     }
@@ -227,7 +332,7 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     let devices: Vec<crate::kernel::device::Device> =
         opts.devices.iter().map(|d| d.device).collect();
     probe.set_devices(&devices)?;
-    if let Some(m) = &model {
+    if let Some(m) = model {
         if probe.model_version()? != m.version_id() {
             probe.load_tree(&m.nodes, m.version_id())?;
         }
@@ -245,43 +350,26 @@ pub async fn run(opts: RunOptions) -> Result<()> {
     }
     let config = probe.config()?;
     let version = probe.model_version()?;
-    // Before any server starts or any thread exists: all inherit this.
-    privileges::drop_privileges()?;
-    fresh.dir = None;
+    Ok(Started {
+        probe,
+        ring,
+        polling,
+        attached,
+        config,
+        version,
+    })
+}
 
-    let agent = Arc::new(Agent {
-        probe: Mutex::new(probe),
-        info: Mutex::new(Info {
-            iface: opts.iface.clone(),
-            xdp_mode: attached.mode.to_owned(),
-            devices: opts.devices.iter().map(|d| d.to_string()).collect(),
-            seen: opts
-                .devices
-                .iter()
-                .map(|d| DeviceSeen {
-                    name: d.name.clone(),
-                    address: d.device.to_string(),
-                    packets: 0,
-                    last: None,
-                    silent: false,
-                })
-                .collect(),
-            silence: opts.silence,
-            started_wall: std::time::SystemTime::now(),
-            model_path: opts.model.as_ref().map(ModelSource::name),
-            started: Instant::now(),
-            events_received: 0,
-            recent: VecDeque::with_capacity(RECENT_MAX),
-        }),
-        api_token,
-        api_token_file: opts.api_token_file.clone(),
-        config: opts.config.clone(),
-    });
-    let metrics_at = metrics_listener.map(|l| http::serve_metrics(l, agent.clone()));
-    let api_at = api_listener.map(|l| http::serve_api(l, agent.clone()));
-    tokio::spawn(socket::serve(listener, agent.clone()));
-
-    agent.note(format!(
+/// The journal's line once the agent is up.
+fn started_note(
+    opts: &RunOptions,
+    attached: &crate::kernel::Attached,
+    config: &alexa_common::maps::Config,
+    version: u32,
+    metrics_at: Option<std::net::SocketAddr>,
+    api_at: Option<std::net::SocketAddr>,
+) -> String {
+    format!(
         "{} {} on {} ({}), {} mode, microphone {}, {}; control {}{}{}",
         if attached.adopted {
             "adopted the probe pinned in"
@@ -309,111 +397,5 @@ pub async fn run(opts: RunOptions) -> Result<()> {
         api_at
             .map(|a| format!(", API http://{a}/api/status"))
             .unwrap_or_default(),
-    ));
-
-    // systemd (Type=notify): started means attached and answering.
-    let _ = sd_notify::notify(
-        false,
-        &[
-            sd_notify::NotifyState::Ready,
-            sd_notify::NotifyState::Status(&format!("{} on {}", config.mode().name(), opts.iface)),
-        ],
-    );
-    // SAFETY: the ring buffer owns its map fd, which stays open and the same
-    // for as long as the AsyncFd owns the ring buffer.
-    let mut ring = unsafe { AsyncFd::register_with_interest(ring, tokio::io::Interest::READABLE) }
-        .map_err(|e| anyhow::anyhow!("cannot poll the ring buffer: {e}"))?;
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    let mut sink = Sink {
-        log: &mut log,
-        evidence: opts.evidence.clone().map(|p| {
-            evidence::EvidenceFiles::new(
-                p,
-                opts.iface.clone(),
-                opts.evidence_max_bytes,
-                opts.evidence_keep,
-            )
-        }),
-        meta: LineMeta::new(
-            &opts.iface,
-            opts.devices.iter().map(|d| d.name.clone()).collect(),
-        ),
-        log_acks: opts.log_acks,
-        acks_seen: 0,
-        bad_items: 0,
-    };
-    let mut pacer = pacer::Pacer::announcing(Some(polling))?;
-    let mut silence_check = tokio::time::interval(std::time::Duration::from_secs(5));
-    // Events queued while no agent ran come first; the kernel may have woken
-    // nobody for the last of them.
-    let (mut more, _) = drain::drain(ring.get_mut(), &mut sink, &agent)?;
-    pacer.woken()?;
-    loop {
-        if more {
-            // A flood outruns the drain: the control socket, the HTTP
-            // servers and the signals get their turn between batches. The
-            // ring stays readable throughout, so the select below alone
-            // would go on draining and never hand the thread over.
-            tokio::task::yield_now().await;
-        }
-        tokio::select! {
-            _ = sigint.recv() => break,
-            _ = sigterm.recv() => break,
-            guard = ring.readable_mut() => {
-                let mut guard = guard?;
-                (more, _) = drain::drain(guard.get_inner_mut(), &mut sink, &agent)?;
-                guard.clear_ready();
-                pacer.woken()?;
-            }
-            _ = silence_check.tick() => agent.check_silence(),
-            tick = pacer.tick(), if pacer.active() => {
-                tick?;
-                let found;
-                (more, found) = drain::drain(ring.get_mut(), &mut sink, &agent)?;
-                // Events keep coming: keep polling, and keep the kernel
-                // from waking the agent meanwhile (`pacer`).
-                if found && pacer.active() {
-                    pacer.woken()?;
-                }
-            }
-            _ = std::future::ready(()), if more => {
-                (more, _) = drain::drain(ring.get_mut(), &mut sink, &agent)?;
-            }
-        }
-    }
-    let _ = sd_notify::notify(false, &[sd_notify::NotifyState::Stopping]);
-    // What the ring held when the agent was asked to stop (43,700 events at
-    // most), not a flood that never ends.
-    let whole_ring = alexa_common::maps::RINGBUF_BYTES as u64
-        / (alexa_common::event::EVENT_HEAD_SIZE as u64 + 8);
-    for _ in 0..whole_ring.div_ceil(DRAIN_BATCH) {
-        if !drain::drain(ring.get_mut(), &mut sink, &agent)?.0 {
-            break;
-        }
-    }
-    let bad_items = sink.bad_items;
-    if let Some(e) = sink.evidence.as_mut() {
-        e.flush()?;
-    }
-    log.finish()?;
-    let c = agent.probe().counters()?;
-    let summary: Vec<String> = counter::NAMES
-        .iter()
-        .zip(c)
-        .map(|(n, v)| format!("{n}={v}"))
-        .collect();
-    agent.note(format!(
-        "stopped; the probe stays attached to {} and {} (pinned in {}; `alexa detach` removes it); {}",
-        opts.iface,
-        if config.mode() == Mode::Enforce { "enforcing" } else { "monitoring" },
-        opts.pin_dir.display(),
-        summary.join(" ")
-    ));
-    if bad_items > 0 {
-        agent.note(format!(
-            "{bad_items} ring-buffer items had the wrong size and were skipped"
-        ));
-    }
-    Ok(())
+    )
 }

@@ -46,6 +46,43 @@ pub(super) struct DeviceSeen {
 }
 
 impl Agent {
+    /// The state of an agent just started with `probe` attached.
+    pub(super) fn new(
+        probe: Probe,
+        opts: &RunOptions,
+        xdp_mode: &str,
+        api_token: Option<String>,
+    ) -> Agent {
+        Agent {
+            probe: Mutex::new(probe),
+            info: Mutex::new(Info {
+                iface: opts.iface.clone(),
+                xdp_mode: xdp_mode.to_owned(),
+                devices: opts.devices.iter().map(|d| d.to_string()).collect(),
+                seen: opts
+                    .devices
+                    .iter()
+                    .map(|d| DeviceSeen {
+                        name: d.name.clone(),
+                        address: d.device.to_string(),
+                        packets: 0,
+                        last: None,
+                        silent: false,
+                    })
+                    .collect(),
+                silence: opts.silence,
+                started_wall: std::time::SystemTime::now(),
+                model_path: opts.model.as_ref().map(ModelSource::name),
+                started: Instant::now(),
+                events_received: 0,
+                recent: VecDeque::with_capacity(RECENT_MAX),
+            }),
+            api_token,
+            api_token_file: opts.api_token_file.clone(),
+            config: opts.config.clone(),
+        }
+    }
+
     pub(super) fn probe(&self) -> std::sync::MutexGuard<'_, Probe> {
         self.probe.lock().unwrap_or_else(|p| p.into_inner())
     }
