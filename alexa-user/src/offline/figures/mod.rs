@@ -28,6 +28,17 @@ fn canvas(path: &Path, size: (u32, u32)) -> Result<Canvas<'_>> {
     Ok(root)
 }
 
+/// The name under a category's bar: categories sit at x = i + 0.5, and the
+/// axis's other ticks stay blank.
+fn category_label(names: &[String], x: f64) -> String {
+    let i = x.floor() as usize;
+    if (x - i as f64 - 0.5).abs() < 1e-6 && i < names.len() {
+        names[i].clone()
+    } else {
+        String::new()
+    }
+}
+
 fn save(root: &Canvas<'_>, path: &Path) -> Result<()> {
     root.present()
         .with_context(|| format!("{}: cannot write", path.display()))
@@ -222,14 +233,7 @@ fn bar_chart(path: &Path, title: &str, x_desc: &str, y_desc: &str, bars: Bars<'_
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(bars.len() * 2 + 1)
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            if (x - i as f64 - 0.5).abs() < 1e-6 && i < names.len() {
-                names[i].clone()
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|x| category_label(&names, *x))
         .y_label_formatter(&|y| format!("{y:.0}"))
         .x_desc(x_desc)
         .y_desc(y_desc)
@@ -269,14 +273,7 @@ fn length_chart(path: &Path, s: &Summary) -> Result<()> {
         .configure_mesh()
         .disable_x_mesh()
         .x_labels(names.len() * 2 + 1)
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            if (x - i as f64 - 0.5).abs() < 1e-6 && i < names.len() {
-                names[i].clone()
-            } else {
-                String::new()
-            }
-        })
+        .x_label_formatter(&|x| category_label(&names, *x))
         .y_label_formatter(&|y| format!("{y:.0}"))
         .x_desc("class")
         .y_desc("length (L4 payload bytes)")
